@@ -1,0 +1,35 @@
+# `make run` serves the demo on port 8000; `make test` runs the suite. Both set up .venv as needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DEMO_NODES ?= 1000
+
+.PHONY: run test migrate seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate
+
+seed: migrate
+	$(BIN)/python manage.py seed --demo-nodes $(DEMO_NODES)
+
+run: seed
+	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py app:app
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

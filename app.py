@@ -1,0 +1,44 @@
+"""Wires the PerfOps Core API together; `app` is what gunicorn serves."""
+from datetime import datetime, timezone
+
+import falcon
+
+from config import Config
+from models import connect_database
+from resources.errors import install_error_handlers
+from resources.locations import CityCollection, CityItem, CountryCollection, CountryItem, RegionCollection, RegionItem
+from resources.media import ContentNegotiation, install_media_handlers
+from resources.middleware import DatabaseSession, RequestBodyLimit
+from resources.nodes import NodeCollection, NodeItem, NodeTextList
+from resources.ping import Ping
+
+# Path ids are database integers: anything outside 1..2^31-1 is simply not found.
+ID = "int(min=1, max=2147483647)"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falcon.App:
+    """`db` (a peewee Database) overrides the one DATABASE_URL names; `clock` returns an aware datetime."""
+    config = config or Config.from_env()
+    connect_database(config, db)
+    app = falcon.App(middleware=[RequestBodyLimit(config.max_body_bytes), DatabaseSession(), ContentNegotiation()])
+    install_media_handlers(app)
+    install_error_handlers(app, config.retry_after)
+
+    app.add_route("/ping", Ping(config, clock))
+    app.add_route("/regions", RegionCollection())
+    app.add_route(f"/regions/{{region:{ID}}}", RegionItem())
+    app.add_route("/countries", CountryCollection())
+    app.add_route("/countries/{country}", CountryItem())
+    app.add_route("/cities", CityCollection())
+    app.add_route(f"/cities/{{city:{ID}}}", CityItem())
+    app.add_route("/nodes", NodeCollection())
+    app.add_route("/nodes.txt", NodeTextList())
+    app.add_route(f"/nodes/{{node:{ID}}}", NodeItem())
+    return app
+
+
+app = create_app()

@@ -1,0 +1,18 @@
+"""gunicorn settings for the Procfile's `web` process; PORT and WEB_CONCURRENCY come from config."""
+from config import Config
+
+_config = Config.from_env()
+
+bind = f"0.0.0.0:{_config.port}"
+workers = _config.web_concurrency
+worker_class = "sync"
+# Under the platform router's 30 s limit, so a stuck request is ours to report, not the router's.
+timeout = 25
+graceful_timeout = 20
+# Recycle workers now and then, staggered, so any slow leak stays bounded.
+max_requests = 20000
+max_requests_jitter = 2000
+# Access log to stdout (the platform collects it), errors to stderr.
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'

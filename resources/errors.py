@@ -1,0 +1,72 @@
+"""Every error is RFC 9457 problem details in JSON, whatever the Accept header (contract §4)."""
+import logging
+from http import HTTPStatus
+
+import falcon
+import orjson
+import peewee
+from playhouse.pool import MaxConnectionsExceeded
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class Problem(falcon.HTTPError):
+    """An HTTP error with a human `detail` and, for validation failures, `errors` by field."""
+
+    def __init__(self, status: int, detail: str, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(falcon.code_to_http_status(status), description=detail, headers=headers)
+        self.errors = errors
+
+
+def bad_request(errors: dict, detail: str | None = None) -> Problem:
+    names = ", ".join(sorted(errors))
+    return Problem(400, detail or f"Invalid query parameter: {names}.", errors=errors)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, detail)
+
+
+def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    status = error.status_code
+    body = {"type": "about:blank", "title": _title(error, status), "status": status}
+    detail = error.description or _default_detail(req, resp, status)
+    if detail:
+        body["detail"] = detail
+    errors = getattr(error, "errors", None)
+    if errors:
+        body["errors"] = errors
+    resp.content_type = PROBLEM_JSON
+    resp.data = orjson.dumps(body)
+
+
+def _title(error: falcon.HTTPError, status: int) -> str:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    # Falcon's default title is the status line ("404 Not Found"); RFC 9457 wants the phrase.
+    if error.title and error.title != f"{status} {phrase}" and not error.title.startswith(f"{status} "):
+        return error.title
+    return phrase
+
+
+def _default_detail(req: falcon.Request, resp: falcon.Response, status: int) -> str | None:
+    if status == 404:
+        return f"Nothing is at {req.path}."
+    if status == 405:
+        return f"{req.method} is not allowed on {req.path}; allowed: {resp.get_header('Allow') or 'none'}."
+    return None
+
+
+def install_error_handlers(app: falcon.App, retry_after: int) -> None:
+    app.set_error_serializer(serialize_problem)
+
+    def database_unavailable(req, resp, error, params):
+        log.error("database unavailable on %s %s: %s", req.method, req.path, error)
+        raise Problem(
+            503,
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    for error_type in (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded):
+        app.add_error_handler(error_type, database_unavailable)

@@ -1,0 +1,88 @@
+"""Regions, countries and cities: lists and single records (contract §2, §3)."""
+import re
+
+from models import City, Country, Region
+from resources.errors import not_found
+from resources.listing import IntegerFilter, ListCollection, ListSpec, TextFilter, get_or_404
+from schemas.locations import city_schema, country_schema, region_schema
+
+REGIONS = ListSpec(
+    select=lambda: Region.select(),
+    key=Region.id,
+    filters={
+        "id": IntegerFilter(Region.id),
+        "name": TextFilter(Region.name_key),
+        "continent": TextFilter(Region.continent, str.upper),
+    },
+    orderings={"id": (Region.id,), "name": (Region.name,)},
+    default_order="id",
+    schema=region_schema,
+)
+
+COUNTRIES = ListSpec(
+    select=lambda: Country.select(Country, Region.id, Region.name).join(Region),
+    key=Country.code,
+    filters={
+        "code": TextFilter(Country.code, str.upper),
+        "name": TextFilter(Country.name_key),
+        "region": IntegerFilter(Country.region),
+        "continent": TextFilter(Country.continent, str.upper),
+    },
+    orderings={"code": (Country.code,), "name": (Country.name,)},
+    default_order="code",
+    schema=country_schema,
+)
+
+CITIES = ListSpec(
+    select=lambda: (
+        City.select(City, Country.code, Country.name, Region.id, Region.name)
+        .join(Country).switch(City).join(Region)
+    ),
+    key=City.id,
+    filters={
+        "id": IntegerFilter(City.id),
+        "name": TextFilter(City.name_key),
+        "country": TextFilter(City.country, str.upper),
+        "region": IntegerFilter(City.region),
+    },
+    orderings={
+        "id": (City.id,),
+        "name": (City.name,),
+        "population": (City.population,),
+        "country": (Country.name,),
+    },
+    default_order="id",
+    schema=city_schema,
+)
+
+COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
+
+
+class RegionCollection(ListCollection):
+    spec = REGIONS
+
+
+class RegionItem:
+    def on_get(self, req, resp, region):
+        resp.media = {"data": region_schema.dump(get_or_404(REGIONS, region, f"No region with id {region}."))}
+
+
+class CountryCollection(ListCollection):
+    spec = COUNTRIES
+
+
+class CountryItem:
+    def on_get(self, req, resp, country):
+        missing = f"No country with code {country[:10]!r}."
+        if not COUNTRY_CODE.fullmatch(country):
+            raise not_found(missing)
+        resp.media = {"data": country_schema.dump(get_or_404(COUNTRIES, country.upper(), missing))}
+
+
+class CityCollection(ListCollection):
+    spec = CITIES
+
+
+class CityItem:
+    def on_get(self, req, resp, city):
+        resp.media = {"data": city_schema.dump(get_or_404(CITIES, city, f"No city with id {city}."))}

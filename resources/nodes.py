@@ -1,0 +1,61 @@
+"""Measurement nodes: a JSON page, or the plain-text address list (contract §2, §7)."""
+from models import City, Country, Node, Region
+from models.streaming import fetch_batches
+from resources.conditional import not_modified
+from resources.listing import IntegerFilter, ListCollection, ListSpec, TextFilter, get_or_404
+from resources.media import JSON, TEXT, TEXT_UTF8
+from schemas.nodes import node_schema
+
+NODES = ListSpec(
+    select=lambda: (
+        Node.select(Node, City.id, City.name, City.latitude, City.longitude,
+                    Country.code, Country.name, Region.id, Region.name)
+        .join(City).switch(Node).join(Country).switch(Node).join(Region)
+    ),
+    key=Node.id,
+    filters={
+        "id": IntegerFilter(Node.id),
+        "country": TextFilter(Node.country, str.upper),
+        "city": IntegerFilter(Node.city),
+        "region": IntegerFilter(Node.region),
+        "asn": IntegerFilter(Node.asn, 0, 2**32 - 1),
+    },
+    orderings={"id": (Node.id,), "city": (City.name,), "country": (Country.name,), "region": (Region.name,)},
+    default_order="id",
+    schema=node_schema,
+)
+
+
+def address_list(req, resp) -> None:
+    """Every matching node's address, one a line, in the list's order; not paginated."""
+    args = NODES.parse(req)
+    if not_modified(req, resp, TEXT):
+        return
+    resp.content_type = TEXT_UTF8
+    query = NODES.matching(args).select(Node.ip)
+    # Blocks of lines, each built from one batch of tuples: memory stays near the body's size.
+    resp.media = ["".join(f"{ip}\n" for (ip,) in rows) for rows in fetch_batches(query)]
+
+
+class NodeCollection(ListCollection):
+    spec = NODES
+    media_types = (JSON, TEXT)
+
+    def on_get(self, req, resp):
+        resp.vary = ["Accept"]
+        if req.context.media_type == TEXT:
+            address_list(req, resp)
+        else:
+            super().on_get(req, resp)
+
+
+class NodeTextList:
+    media_types = None  # text/plain whatever the Accept header says
+
+    def on_get(self, req, resp):
+        address_list(req, resp)
+
+
+class NodeItem:
+    def on_get(self, req, resp, node):
+        resp.media = {"data": node_schema.dump(get_or_404(NODES, node, f"No node with id {node}."))}

@@ -1,0 +1,29 @@
+"""The query string of a list endpoint: pagination, filters, ordering (contract §3)."""
+from marshmallow import Schema, fields, validate
+
+from schemas.fields import CsvList, printable_text
+
+MAX_PER_PAGE = 1000
+DEFAULT_PER_PAGE = 50
+MAX_ID = 2**31 - 1
+DIRECTIONS = ("asc", "desc")
+
+
+def integer_values(low: int = 1, high: int = MAX_ID) -> CsvList:
+    return CsvList(fields.Integer(strict=False, validate=validate.Range(low, high)))
+
+
+def text_values() -> CsvList:
+    return CsvList(fields.String(validate=[validate.Length(max=200), printable_text]))
+
+
+def list_query_schema(filters: dict, orderings, default_order: str) -> Schema:
+    """One schema instance per list endpoint, built once when its resource is declared."""
+    declared = {
+        "page": fields.Integer(load_default=1, validate=validate.Range(1, MAX_ID)),
+        "perPage": fields.Integer(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE)),
+        "order": fields.String(load_default=default_order, validate=validate.OneOf(list(orderings))),
+        "direction": fields.String(load_default="asc", validate=validate.OneOf(DIRECTIONS)),
+        **filters,
+    }
+    return Schema.from_dict(declared, name="ListQuery")()

@@ -1,0 +1,108 @@
+"""Fixtures: the whole suite runs once on SQLite and, when TEST_DATABASE_URL is set, again on PostgreSQL.
+
+Each backend gets a fresh database, migrated and seeded with the real reference data once.
+Nodes are written by the tests that need them and removed after every test.
+"""
+import os
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from falcon import testing
+
+from app import create_app
+from commands.migrate import migrate
+from commands.seed import seed
+from config import Config
+from models import Node, connect_database
+from models.database import open_database
+from models.node_writes import NodeRow, upsert_nodes
+
+POSTGRES_SKIP = "PostgreSQL skipped: set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it"
+
+# Real GeoNames cities used by the test nodes.
+LONDON, MANCHESTER, PARIS, BERLIN = 2643743, 2643123, 2988507, 2950159
+NEW_YORK, LOS_ANGELES, TOKYO, SYDNEY = 5128581, 5368361, 1850147, 2147714
+
+
+def _throwaway_postgres(base_url: str):
+    """A new database on the server TEST_DATABASE_URL names; yields its URL, drops it after."""
+    name = f"perfops_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(base_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(base_url)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'perfops.sqlite3'}"
+        return
+    base_url = os.environ.get("TEST_DATABASE_URL")
+    if not base_url:
+        pytest.skip(POSTGRES_SKIP)
+    yield from _throwaway_postgres(base_url)
+
+
+@pytest.fixture(scope="session")
+def config(database_url):
+    return Config(database_url=database_url, db_pool_size=8)
+
+
+@pytest.fixture(scope="session")
+def db(config):
+    """The backend's database, migrated and seeded once for the session."""
+    database = connect_database(config, open_database(config))
+    migrate()
+    seed(report=lambda *_: None)
+    yield database
+    database.close_all() if hasattr(database, "close_all") else database.close()
+
+
+@pytest.fixture
+def app(config, db):
+    return create_app(config, db=db)
+
+
+@pytest.fixture
+def client(app):
+    return testing.TestClient(app)
+
+
+@pytest.fixture(autouse=True)
+def no_nodes_left_behind(request):
+    yield
+    if "db" in request.fixturenames:
+        Node.delete().execute()
+
+
+def node_rows():
+    """A small, varied set: several countries, cities, ASNs, IPv4 and IPv6."""
+    places = [LONDON, MANCHESTER, PARIS, BERLIN, NEW_YORK, LOS_ANGELES, TOKYO, SYDNEY]
+    rows = []
+    for index in range(40):
+        city = places[index % len(places)]
+        ip = f"192.0.2.{index + 1}" if index % 4 else f"2001:db8::{index + 1:x}"
+        rows.append(NodeRow(line=index + 1, ip=ip, city=city, asn=64496 + index % 3,
+                            network=f"Example Network {index % 3}"))
+    return rows
+
+
+@pytest.fixture
+def nodes(db):
+    upsert_nodes(node_rows())
+    return list(Node.select().order_by(Node.id))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not os.environ.get("TEST_DATABASE_URL"):
+        terminalreporter.write_line(POSTGRES_SKIP, yellow=True)

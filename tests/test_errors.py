@@ -1,0 +1,70 @@
+"""Contract §4: every error is problem+json, whatever the Accept header; client input never makes a 500."""
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(result, status):
+    assert result.status_code == status, result.text
+    assert result.headers["content-type"] == PROBLEM
+    body = result.json
+    assert body["type"] == "about:blank"
+    assert body["status"] == status
+    assert body["title"] and not body["title"].startswith(str(status))
+    return body
+
+
+@pytest.mark.parametrize("path", [
+    "/nope", "/nodes/0", "/nodes/-1", "/nodes/2147483648", "/nodes/123456789012345678901234567890",
+    "/nodes/abc", "/nodes/1.5", "/regions/0", "/regions/99999999999", "/cities/-5", "/countries/GBR",
+    "/countries/1", "/countries/%C3%A9x", "/nodes/", "/nodes.json",
+])
+def test_unknown_paths_and_out_of_range_ids_are_404(client, path):
+    body = assert_problem(client.simulate_get(path), 404)
+    assert body["detail"]
+
+
+@pytest.mark.parametrize("path, detail", [
+    ("/nodes/999", "No node with id 999."),
+    ("/regions/999", "No region with id 999."),
+    ("/cities/1", "No city with id 1."),
+    ("/countries/ZZ", "No country with code 'ZZ'."),
+])
+def test_unknown_records_are_404_naming_them(client, path, detail):
+    assert assert_problem(client.simulate_get(path), 404)["detail"] == detail
+
+
+@pytest.mark.parametrize("accept", ["text/plain", "text/html", "application/xml", "image/png"])
+def test_errors_are_json_whatever_the_accept_header(client, accept):
+    assert_problem(client.simulate_get("/nope", headers={"Accept": accept}), 404)
+    assert_problem(client.simulate_get("/nodes.txt?page=0", headers={"Accept": accept}), 400)
+    assert_problem(client.simulate_get("/nodes/999", headers={"Accept": f"{accept}, application/json;q=0.1"}), 404)
+
+
+def test_errors_of_the_text_list_are_json(client):
+    assert_problem(client.simulate_get("/nodes?page=0", headers={"Accept": "text/plain"}), 400)
+
+
+def test_wrong_method_is_405_with_allow(client):
+    result = client.simulate_post("/nodes")
+    assert_problem(result, 405)
+    assert "GET" in result.headers["allow"]
+    assert_problem(client.simulate_delete("/countries/GB"), 405)
+
+
+def test_nothing_acceptable_is_406(client):
+    assert_problem(client.simulate_get("/countries", headers={"Accept": "text/html"}), 406)
+    assert_problem(client.simulate_get("/nodes", headers={"Accept": "application/xml"}), 406)
+
+
+def test_body_over_64_kib_is_413_before_it_is_read(client):
+    result = client.simulate_post("/nodes", body=b"x" * (64 * 1024 + 1), headers={"Content-Type": "application/json"})
+    assert_problem(result, 413)
+    # At the limit it is not refused for its size (here: 405, POST is not offered).
+    assert client.simulate_post("/nodes", body=b"x" * (64 * 1024)).status_code == 405
+
+
+def test_malformed_accept_does_not_break_the_service(client):
+    for accept in ["", ";;;", "text/plain;q=abc", "*/*;q=0", "text/plain;q=2", "\x7f"]:
+        result = client.simulate_get("/nodes", headers={"Accept": accept})
+        assert result.status_code < 500, accept
