@@ -1,0 +1,134 @@
+"""manage.py as an operator runs it: migrate, seed, import-nodes (contract §8)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models import City, Country, DataVersion, Node, Region, current_data_version
+from tests.conftest import BERLIN, LONDON, PARIS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(config, *args, stdin=None):
+    env = {**os.environ, "DATABASE_URL": config.database_url}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write_csv(tmp_path, text, name="nodes.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_migrate_is_idempotent(config, db):
+    result = manage(config, "migrate")
+    assert result.returncode == 0 and "schema is up to date" in result.stdout
+
+
+def test_seed_loads_the_reference_data_and_a_second_run_changes_nothing(config, db):
+    assert (Region.select().count(), Country.select().count()) == (23, 249)
+    assert City.select().count() == 33985
+    assert City.get_by_id(LONDON).country_id == "GB"
+    version = current_data_version()
+    result = manage(config, "seed")
+    assert result.returncode == 0, result.stderr
+    assert "regions: 23 (0 new, 0 updated)" in result.stdout
+    assert "countries: 249 (0 new, 0 updated)" in result.stdout
+    assert "cities: 33985 (0 new, 0 updated)" in result.stdout
+    assert current_data_version() == version
+
+
+def test_every_city_has_its_countrys_region(db):
+    mismatched = City.select().join(Country).where(City.region != Country.region).count()
+    assert mismatched == 0
+    assert not City.select().where(City.country == "XK").exists()
+
+
+def test_demo_nodes_are_deterministic_and_documentation_addresses(config, db):
+    assert manage(config, "seed", "--demo-nodes", "800").returncode == 0
+    first = list(Node.select(Node.id, Node.ip, Node.city).order_by(Node.id).tuples())
+    assert len(first) == 800
+    assert manage(config, "seed", "--demo-nodes", "800").stdout.count("(0 new, 0 updated)") == 4
+    assert list(Node.select(Node.id, Node.ip, Node.city).order_by(Node.id).tuples()) == first
+    import ipaddress
+    ranges = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+    assert all(any(ipaddress.ip_address(ip) in net for net in ranges) for _, ip, _ in first)
+    assert any(":" in ip for _, ip, _ in first)  # past the 762 IPv4 documentation hosts
+    # Weighted by population: the biggest cities draw more than one node.
+    assert len({city for _, _, city in first}) < 800
+
+
+def test_seed_rejects_a_negative_demo_count(config, db):
+    assert manage(config, "seed", "--demo-nodes", "-1").returncode != 0
+
+
+def test_import_adds_and_updates_in_place(config, db, tmp_path):
+    path = write_csv(tmp_path, f"ip,city,asn,network\n192.0.2.1,{LONDON},13335,\"Cloudflare, Inc.\"\n"
+                               f"2001:DB8:0:0::10,{PARIS},,\n")
+    result = manage(config, "import-nodes", path)
+    assert result.returncode == 0, result.stderr
+    assert "2 new, 0 updated" in result.stdout
+    london = Node.get(Node.ip == "192.0.2.1")
+    assert (london.asn, london.network, london.country_id, london.region_id) == (13335, "Cloudflare, Inc.", "GB", 154)
+    paris = Node.get(Node.ip == "2001:db8::10")  # stored canonical
+    assert (paris.asn, paris.network, paris.country_id) == (None, None, "FR")
+
+    path = write_csv(tmp_path, f"city,ip\n{BERLIN},192.0.2.1\n{PARIS},2001:db8::10\n", "again.csv")
+    result = manage(config, "import-nodes", path)
+    assert "0 new, 1 updated, 1 unchanged" in result.stdout, result.stdout
+    moved = Node.get(Node.ip == "192.0.2.1")
+    assert moved.id == london.id and (moved.country_id, moved.region_id, moved.asn) == ("DE", 155, None)
+
+
+@pytest.mark.parametrize("text, message", [
+    (f"ip,city\n192.0.2.1,{LONDON}\nnot-an-ip,{LONDON}\n", "line 3: ip 'not-an-ip' is not valid"),
+    (f"ip,city\n192.0.2.1,{LONDON}\n192.0.2.2,abc\n", "line 3: city 'abc' is not valid"),
+    (f"ip,city\n192.0.2.1,{LONDON}\n\n192.0.2.2,1\n", "line 4: city 1 is not a known GeoNames city id"),
+    (f"ip,city,asn\n192.0.2.1,{LONDON},-5\n", "line 2: asn '-5' is not valid"),
+    (f"ip,city\n192.0.2.1,{LONDON}\n192.0.2.1,{PARIS}\n", "line 3: ip 192.0.2.1 is already on line 2"),
+    (f"ip,city\n192.0.2.1,{LONDON},extra\n", "line 2: 3 fields, but the header has 2"),
+    ("ip,asn\n192.0.2.1,5\n", "line 1: the header row must name ip, city; missing city"),
+    ("ip,city,colour\n", "line 1: unknown column(s) colour"),
+    ("", "missing ip, city"),
+    (f"ip,city\nfe80::1%eth0,{LONDON}\n", "line 2: ip 'fe80::1%eth0' is not valid"),
+    (f'ip,city,network\n192.0.2.1,{LONDON},"unclosed\n', "not valid CSV"),
+])
+def test_a_bad_row_stops_the_whole_import(config, db, tmp_path, text, message):
+    Node.delete().execute()
+    result = manage(config, "import-nodes", write_csv(tmp_path, text))
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr
+    assert "nothing was imported" in result.stderr
+    assert Node.select().count() == 0
+
+
+def test_import_of_a_missing_file_fails_cleanly(config, db, tmp_path):
+    result = manage(config, "import-nodes", str(tmp_path / "absent.csv"))
+    assert result.returncode == 1 and "cannot read" in result.stderr
+
+
+def test_a_failing_row_rolls_back_rows_already_written(db):
+    """The database's own all-or-nothing: the unknown city is found inside the transaction."""
+    from models.node_writes import NodeRow, UnknownCity, upsert_nodes
+
+    rows = [NodeRow(line=2, ip="192.0.2.50", city=LONDON), NodeRow(line=3, ip="192.0.2.51", city=7)]
+    with pytest.raises(UnknownCity):
+        upsert_nodes(rows)
+    assert Node.select().count() == 0
+
+
+def test_triggers_move_the_data_version_on_every_kind_of_write(db):
+    from models.node_writes import NodeRow, upsert_nodes
+
+    before = current_data_version()
+    upsert_nodes([NodeRow(line=1, ip="192.0.2.9", city=LONDON)])
+    after_insert = current_data_version()
+    Node.update(asn=1).execute()
+    after_update = current_data_version()
+    Node.delete().execute()
+    assert before < after_insert < after_update < current_data_version()
+    assert DataVersion.select().count() == 1
