@@ -17,7 +17,7 @@ SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never wait for the writer
     "foreign_keys": 1,
     "synchronous": "normal",  # durable across application crashes; WAL keeps it consistent
-    "cache_size": -16 * 1024,  # 16 MiB page cache per connection
+    "cache_size": -2000,  # 16 MiB page cache per connection
 }
 POSTGRES_SCHEMES = {"postgres", "postgresql"}
 

@@ -11,7 +11,7 @@ def fold(text: str) -> str:
 
 class Region(BaseModel):
     id = IntegerField(primary_key=True)  # the M49 numeric code
-    name = CharField(max_length=100)
+    name = CharField(max_length=100, index=True)
     name_key = CharField(max_length=100, index=True)
     continent = CharField(max_length=2, index=True)
 

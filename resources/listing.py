@@ -91,6 +91,15 @@ class ListSpec:
     def matching(self, args: dict) -> ModelSelect:
         return self.order(self.where(self.select(), args), args)
 
+    def projection(self, args: dict, *columns: Field) -> ModelSelect:
+        """Only `columns` of the matching rows, in order, joining only what the ordering needs."""
+        model = self.key.model
+        query = model.select(*columns)
+        needed = {column.model for column in self.orderings[args["order"]]} - {model}
+        for joined in sorted(needed, key=lambda m: m.__name__):
+            query = query.join_from(model, joined)
+        return self.order(self.where(query, args), args)
+
     def page(self, args: dict) -> tuple[list, int]:
         # Filters are on the listed table's own columns, so the count needs no join.
         total = self.where(self.key.model.select(), args).count()

@@ -32,7 +32,7 @@ def address_list(req, resp) -> None:
     if not_modified(req, resp, TEXT):
         return
     resp.content_type = TEXT_UTF8
-    query = NODES.matching(args).select(Node.ip)
+    query = NODES.projection(args, Node.ip)
     # Blocks of lines, each built from one batch of tuples: memory stays near the body's size.
     resp.media = ["".join(f"{ip}\n" for (ip,) in rows) for rows in fetch_batches(query)]
 
