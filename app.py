@@ -10,10 +10,8 @@ from resources.locations import CityCollection, CityItem, CountryCollection, Cou
 from resources.media import ContentNegotiation, install_media_handlers
 from resources.middleware import DatabaseSession, RequestBodyLimit
 from resources.nodes import NodeCollection, NodeItem, NodeTextList
+from resources.paths import IdConverter
 from resources.ping import Ping
-
-# Path ids are database integers: anything outside 1..2^31-1 is simply not found.
-ID = "int(min=1, max=2147483647)"
 
 
 def utc_now() -> datetime:
@@ -27,17 +25,18 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falco
     app = falcon.App(middleware=[RequestBodyLimit(config.max_body_bytes), DatabaseSession(), ContentNegotiation()])
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)
+    app.router_options.converters["id"] = IdConverter
 
     app.add_route("/ping", Ping(config, clock))
     app.add_route("/regions", RegionCollection())
-    app.add_route(f"/regions/{{region:{ID}}}", RegionItem())
+    app.add_route("/regions/{region:id}", RegionItem())
     app.add_route("/countries", CountryCollection())
     app.add_route("/countries/{country}", CountryItem())
     app.add_route("/cities", CityCollection())
-    app.add_route(f"/cities/{{city:{ID}}}", CityItem())
+    app.add_route("/cities/{city:id}", CityItem())
     app.add_route("/nodes", NodeCollection())
     app.add_route("/nodes.txt", NodeTextList())
-    app.add_route(f"/nodes/{{node:{ID}}}", NodeItem())
+    app.add_route("/nodes/{node:id}", NodeItem())
     return app
 
 

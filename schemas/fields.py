@@ -1,5 +1,6 @@
 """Fields shared by the schemas: CSV-quoted filter lists in, UTC timestamps out."""
 import csv
+import re
 from datetime import timezone
 
 from marshmallow import ValidationError, fields
@@ -38,6 +39,17 @@ class CsvList(fields.Field):
         if errors:
             raise ValidationError(errors[:10])
         return items
+
+
+class DecimalInteger(fields.Integer):
+    """An integer written in ASCII digits: Python's int() would also take '１２', '١٢' and '1_000'."""
+
+    DIGITS = re.compile(r"[+-]?[0-9]+")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not self.DIGITS.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _messages(error: ValidationError) -> list:

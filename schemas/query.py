@@ -1,7 +1,7 @@
 """The query string of a list endpoint: pagination, filters, ordering (contract §3)."""
 from marshmallow import Schema, fields, validate
 
-from schemas.fields import CsvList, printable_text
+from schemas.fields import CsvList, DecimalInteger, printable_text
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
@@ -10,7 +10,7 @@ DIRECTIONS = ("asc", "desc")
 
 
 def integer_values(low: int = 1, high: int = MAX_ID) -> CsvList:
-    return CsvList(fields.Integer(strict=False, validate=validate.Range(low, high)))
+    return CsvList(DecimalInteger(validate=validate.Range(low, high)))
 
 
 def text_values() -> CsvList:
@@ -20,8 +20,8 @@ def text_values() -> CsvList:
 def list_query_schema(filters: dict, orderings, default_order: str) -> Schema:
     """One schema instance per list endpoint, built once when its resource is declared."""
     declared = {
-        "page": fields.Integer(load_default=1, validate=validate.Range(1, MAX_ID)),
-        "perPage": fields.Integer(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE)),
+        "page": DecimalInteger(load_default=1, validate=validate.Range(1, MAX_ID)),
+        "perPage": DecimalInteger(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE)),
         "order": fields.String(load_default=default_order, validate=validate.OneOf(list(orderings))),
         "direction": fields.String(load_default="asc", validate=validate.OneOf(DIRECTIONS)),
         **filters,

@@ -16,7 +16,7 @@ def assert_problem(result, status):
 
 @pytest.mark.parametrize("path", [
     "/nope", "/nodes/0", "/nodes/-1", "/nodes/2147483648", "/nodes/123456789012345678901234567890",
-    "/nodes/abc", "/nodes/1.5", "/regions/0", "/regions/99999999999", "/cities/-5", "/countries/GBR",
+    "/nodes/abc", "/nodes/1.5", "/nodes/%EF%BC%91%EF%BC%92", "/nodes/+5", "/nodes/%205", "/nodes/1e3", "/regions/0", "/regions/99999999999", "/cities/-5", "/countries/GBR",
     "/countries/1", "/countries/%C3%A9x", "/nodes/", "/nodes.json",
 ])
 def test_unknown_paths_and_out_of_range_ids_are_404(client, path):

@@ -64,11 +64,11 @@ def test_walking_all_pages_yields_each_row_once(client, order, direction):
 
 @pytest.mark.parametrize("query, parameter", [
     ("page=0", "page"), ("page=-1", "page"), ("page=abc", "page"), ("page=1.5", "page"), ("page=", "page"),
-    ("page=99999999999999999999", "page"),
+    ("page=99999999999999999999", "page"), ("page=%EF%BC%92", "page"), ("page=1_0", "page"), ("page=%201", "page"),
     ("perPage=0", "perPage"), ("perPage=1001", "perPage"), ("perPage=x", "perPage"),
     ("order=population", "order"), ("order=", "order"), ("direction=up", "direction"),
     ("direction=ASC", "direction"),
-    ("id=abc", "id"), ("id=1,x", "id"), ("id=0", "id"), ("id=2147483648", "id"), ("id=", "id"), ("id=1,,2", "id"),
+    ("id=abc", "id"), ("id=1,x", "id"), ("id=0", "id"), ("id=2147483648", "id"), ("id=", "id"), ("id=1,,2", "id"), ("id=%D9%A1", "id"),
     ("name=%22unclosed", "name"), ("name=a%00b", "name"), ("name=" + "x" * 201, "name"),
     ("colour=red", "colour"), ("page=1&page=2", "page"), ("code=GB&code=FR", "code"),
 ])

@@ -27,6 +27,14 @@ def test_node_shape(client, nodes):
     assert isinstance(body["latitude"], float) and isinstance(body["longitude"], float)
 
 
+def test_path_ids_are_ascii_digits(client, nodes):
+    node_id = nodes[0].id
+    assert client.simulate_get(f"/nodes/000{node_id}").json["data"]["id"] == node_id
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in str(node_id))
+    assert client.simulate_get(f"/nodes/{fullwidth}").status_code == 404
+    assert client.simulate_get(f"/nodes/+{node_id}").status_code == 404
+
+
 def test_ipv6_is_canonical(client, nodes):
     assert "2001:db8::1" in {n["ip"] for n in data(client, "perPage=100")}
 
