@@ -17,27 +17,15 @@ class ConfigError(ValueError):
     """An environment variable holds a value the service cannot run with."""
 
 
-def _int(environ, name: str, default: int, low: int, high: int) -> int:
+def _number(environ, name: str, default, low, high, parse=int):
     raw = environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(environ, name: str, default: float, low: float, high: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        kind = "an integer" if parse is int else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
@@ -66,11 +54,11 @@ class Config:
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("DATABASE_URL", "").strip() or None,
-            port=_int(env, "PORT", 8000, 1, 65535),
-            web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
-            db_pool_size=_int(env, "DB_POOL_SIZE", 4, 1, 100),
-            db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 2.0, 0.1, 30.0),
-            db_connect_timeout=_int(env, "DB_CONNECT_TIMEOUT", 2, 1, 30),
-            retry_after=_int(env, "RETRY_AFTER", 5, 1, 3600),
-            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
+            port=_number(env, "PORT", 8000, 1, 65535),
+            web_concurrency=_number(env, "WEB_CONCURRENCY", 2, 1, 64),
+            db_pool_size=_number(env, "DB_POOL_SIZE", 4, 1, 100),
+            db_pool_timeout=_number(env, "DB_POOL_TIMEOUT", 2.0, 0.1, 30.0, float),
+            db_connect_timeout=_number(env, "DB_CONNECT_TIMEOUT", 2, 1, 30),
+            retry_after=_number(env, "RETRY_AFTER", 5, 1, 3600),
+            trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
         )
