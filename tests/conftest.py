@@ -106,3 +106,16 @@ def nodes(db):
 def pytest_terminal_summary(terminalreporter):
     if not os.environ.get("TEST_DATABASE_URL"):
         terminalreporter.write_line(POSTGRES_SKIP, yellow=True)
+
+
+@pytest.fixture
+def other_app(db):
+    """Builds apps with their own configuration; the models are pointed back at the test database after."""
+    apps = []
+
+    def build(config, **kwargs):
+        apps.append(create_app(config, **kwargs))
+        return testing.TestClient(apps[-1])
+
+    yield build
+    connect_database(None, db)

@@ -68,3 +68,17 @@ def test_malformed_accept_does_not_break_the_service(client):
     for accept in ["", ";;;", "text/plain;q=abc", "*/*;q=0", "text/plain;q=2", "\x7f"]:
         result = client.simulate_get("/nodes", headers={"Accept": accept})
         assert result.status_code < 500, accept
+
+
+def test_an_unreachable_database_is_503_with_retry_after(other_app):
+    from config import Config
+
+    # Nothing listens on port 1: the connection is refused at once.
+    client = other_app(Config(database_url="postgresql://postgres@127.0.0.1:1/none", retry_after=7))
+    result = client.simulate_get("/countries")
+    body = assert_problem(result, 503)
+    assert result.headers["retry-after"] == "7"
+    assert "database" in body["detail"]
+    assert client.simulate_get("/nodes.txt").status_code == 503
+    # /ping never touches the database.
+    assert client.simulate_get("/ping").status_code == 200

@@ -1,15 +1,12 @@
 from datetime import datetime, timezone
 
-from falcon import testing
-
-from app import create_app
 from config import Config
 
 FIXED = datetime(2023, 10, 3, 14, 41, 31, 987654, tzinfo=timezone.utc)
 
 
-def test_ping_is_the_whole_body(config, db):
-    client = testing.TestClient(create_app(config, db=db, clock=lambda: FIXED))
+def test_ping_is_the_whole_body(config, db, other_app):
+    client = other_app(config, db=db, clock=lambda: FIXED)
     result = client.simulate_get("/ping", remote_addr="203.0.113.9")
     assert result.status_code == 200
     assert result.json == {"timestamp": "2023-10-03T14:41:31+00:00", "version": "1.0.0", "ip": "203.0.113.9"}
@@ -21,8 +18,8 @@ def test_ping_ignores_forwarded_for_without_trusted_proxies(client):
     assert result.json["ip"] == "10.0.0.1"
 
 
-def test_ping_reads_forwarded_for_as_far_as_the_trusted_hops(db):
-    client = testing.TestClient(create_app(Config(trusted_proxy_hops=1), db=db))
+def test_ping_reads_forwarded_for_as_far_as_the_trusted_hops(db, other_app):
+    client = other_app(Config(trusted_proxy_hops=1), db=db)
     headers = {"X-Forwarded-For": "192.0.2.66, 198.51.100.7"}
     # One trusted hop (the router at 10.0.0.1) vouches only for the address it received from.
     assert client.simulate_get("/ping", remote_addr="10.0.0.1", headers=headers).json["ip"] == "198.51.100.7"
