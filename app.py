@@ -5,13 +5,16 @@ import falcon
 
 from config import Config
 from models import connect_database
+from resources.auth import Login, Refresh
 from resources.errors import install_error_handlers
+from resources.hooks import Authentication
 from resources.locations import CityCollection, CityItem, CountryCollection, CountryItem, RegionCollection, RegionItem
 from resources.media import ContentNegotiation, install_media_handlers
 from resources.middleware import DatabaseSession, RequestBodyLimit
 from resources.nodes import NodeCollection, NodeItem, NodeTextList
 from resources.paths import IdConverter
 from resources.ping import Ping
+from security.tokens import TokenService
 
 
 def utc_now() -> datetime:
@@ -22,12 +25,17 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falco
     """`db` (a peewee Database) overrides the one DATABASE_URL names; `clock` returns an aware datetime."""
     config = config or Config.from_env()
     connect_database(config, db)
-    app = falcon.App(middleware=[RequestBodyLimit(config.max_body_bytes), DatabaseSession(), ContentNegotiation()])
+    tokens = TokenService(config, clock)
+    app = falcon.App(middleware=[
+        RequestBodyLimit(config.max_body_bytes), DatabaseSession(), Authentication(tokens), ContentNegotiation(),
+    ])
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)
     app.router_options.converters["id"] = IdConverter
 
     app.add_route("/ping", Ping(config, clock))
+    app.add_route("/auth", Login(config, tokens))
+    app.add_route("/auth/refresh", Refresh(config, tokens))
     app.add_route("/regions", RegionCollection())
     app.add_route("/regions/{region:id}", RegionItem())
     app.add_route("/countries", CountryCollection())

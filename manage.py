@@ -4,24 +4,21 @@ import argparse
 import logging
 import sys
 
-from commands import import_nodes, migrate, seed
+from commands import import_nodes, migrate, seed, users
 from config import Config, ConfigError
 from models import connect_database
 
-COMMANDS = {
-    "migrate": (migrate, "bring the database schema up to date (idempotent)"),
-    "seed": (seed, "load regions, countries and cities (idempotent), optionally demo nodes"),
-    "import-nodes": (import_nodes, "add or update nodes from a CSV file, all rows or none"),
-}
+# name -> (help, add_arguments(parser) or None, run(args) -> exit status)
+COMMANDS = {**migrate.COMMANDS, **seed.COMMANDS, **import_nodes.COMMANDS, **users.COMMANDS}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        if hasattr(module, "add_arguments"):
-            module.add_arguments(sub)
+        if add_arguments:
+            add_arguments(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -31,7 +28,7 @@ def main(argv=None) -> int:
         return 2
     db = connect_database(config)
     try:
-        return COMMANDS[args.command][0].run(args)
+        return COMMANDS[args.command][2](args)
     finally:
         db.close()
 

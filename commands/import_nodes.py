@@ -115,3 +115,6 @@ def run(args) -> int:
         return 1
     print(f"imported {total} row(s): {counts.created} new, {counts.updated} updated, {counts.unchanged} unchanged")
     return 0
+
+
+COMMANDS = {"import-nodes": ("add or update nodes from a CSV file, all rows or none", add_arguments, run)}

@@ -16,3 +16,6 @@ def run(args) -> int:
     applied = migrate()
     print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
     return 0
+
+
+COMMANDS = {"migrate": ("bring the database schema up to date (idempotent)", None, run)}

@@ -107,3 +107,6 @@ def run(args) -> int:
         return 2
     seed(args.demo_nodes)
     return 0
+
+
+COMMANDS = {"seed": ("load regions, countries and cities (idempotent), optionally demo nodes", add_arguments, run)}

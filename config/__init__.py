@@ -11,6 +11,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "perfops.sqlite3"
 API_VERSION = "1.0.0"
+# RFC 7518 §3.2: an HMAC key at least as long as the hash's output.
+MIN_JWT_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
 class ConfigError(ValueError):
@@ -48,6 +50,22 @@ class Config:
     trusted_proxy_hops: int = 0
     max_body_bytes: int = 64 * 1024
     version: str = API_VERSION
+    # None: a secret generated once and kept in the database, shared by every worker and instance.
+    jwt_secret: str | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_ttl: int = 900  # seconds a token is valid
+    session_max_age: int = 86400  # seconds from the password login after which refresh stops
+    # Failed logins counted within the window; past either limit, /auth answers 429.
+    login_window: int = 900
+    login_failures_per_username: int = 5
+    login_failures_per_address: int = 20
+
+    def __post_init__(self):
+        if self.jwt_algorithm not in MIN_JWT_SECRET_BYTES:
+            raise ConfigError(f"JWT_ALGORITHM must be one of {', '.join(MIN_JWT_SECRET_BYTES)}")
+        needed = MIN_JWT_SECRET_BYTES[self.jwt_algorithm]
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) < needed:
+            raise ConfigError(f"JWT_SECRET must be at least {needed} bytes for {self.jwt_algorithm}")
 
     @classmethod
     def from_env(cls, environ=None) -> "Config":
@@ -61,4 +79,11 @@ class Config:
             db_connect_timeout=_number(env, "DB_CONNECT_TIMEOUT", 2, 1, 30),
             retry_after=_number(env, "RETRY_AFTER", 5, 1, 3600),
             trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
+            jwt_secret=env.get("JWT_SECRET") or None,
+            jwt_algorithm=env.get("JWT_ALGORITHM", "").strip() or "HS256",
+            jwt_ttl=_number(env, "JWT_TTL", 900, 30, 86400),
+            session_max_age=_number(env, "SESSION_MAX_AGE", 86400, 60, 90 * 86400),
+            login_window=_number(env, "LOGIN_WINDOW", 900, 10, 86400),
+            login_failures_per_username=_number(env, "LOGIN_FAILURES_PER_USERNAME", 5, 1, 1000),
+            login_failures_per_address=_number(env, "LOGIN_FAILURES_PER_ADDRESS", 20, 1, 100000),
         )

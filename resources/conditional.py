@@ -17,8 +17,9 @@ def not_modified(req: falcon.Request, resp: falcon.Response, representation: str
     digest = hashlib.blake2b(target.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
     tag = f"{current_data_version()}-{digest}"
     resp.etag = tag
-    # Caches may keep a list but must revalidate it: the tag makes that cheap.
-    resp.cache_control = ["no-cache"]
+    # Caches may keep a list but must revalidate it (the tag makes that cheap); a shared cache
+    # must not keep what a token was needed for.
+    resp.cache_control = ["private", "no-cache"] if getattr(req.context, "user", None) else ["no-cache"]
     candidates = req.if_none_match or ()
     if any(candidate == "*" or str(candidate) == tag for candidate in candidates):
         resp.status = falcon.HTTP_NOT_MODIFIED

@@ -1,8 +1,11 @@
 """Regions, countries and cities: lists and single records (contract §2, §3)."""
 import re
 
+import falcon
+
 from models import City, Country, Region
 from resources.errors import not_found
+from resources.hooks import require_token
 from resources.listing import IntegerFilter, ListCollection, ListSpec, TextFilter, get_or_404
 from schemas.locations import city_schema, country_schema, region_schema
 
@@ -58,19 +61,23 @@ CITIES = ListSpec(
 COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 
 
+@falcon.before(require_token)
 class RegionCollection(ListCollection):
     spec = REGIONS
 
 
+@falcon.before(require_token)
 class RegionItem:
     def on_get(self, req, resp, region):
         resp.media = {"data": region_schema.dump(get_or_404(REGIONS, region, f"No region with id {region}."))}
 
 
+@falcon.before(require_token)
 class CountryCollection(ListCollection):
     spec = COUNTRIES
 
 
+@falcon.before(require_token)
 class CountryItem:
     def on_get(self, req, resp, country):
         missing = f"No country with code {country[:10]!r}."
@@ -79,10 +86,12 @@ class CountryItem:
         resp.media = {"data": country_schema.dump(get_or_404(COUNTRIES, country.upper(), missing))}
 
 
+@falcon.before(require_token)
 class CityCollection(ListCollection):
     spec = CITIES
 
 
+@falcon.before(require_token)
 class CityItem:
     def on_get(self, req, resp, city):
         resp.media = {"data": city_schema.dump(get_or_404(CITIES, city, f"No city with id {city}."))}

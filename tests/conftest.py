@@ -3,8 +3,10 @@
 Each backend gets a fresh database, migrated and seeded with the real reference data once.
 Nodes are written by the tests that need them and removed after every test.
 """
+import functools
 import os
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -15,9 +17,11 @@ from app import create_app
 from commands.migrate import migrate
 from commands.seed import seed
 from config import Config
-from models import Node, connect_database
+from models import LoginFailure, Node, User, connect_database
 from models.database import open_database
 from models.node_writes import NodeRow, upsert_nodes
+from security.passwords import hash_password
+from security.tokens import TokenService
 
 POSTGRES_SKIP = "PostgreSQL skipped: set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it"
 
@@ -53,9 +57,31 @@ def database_url(request, tmp_path_factory):
     yield from _throwaway_postgres(base_url)
 
 
+JWT_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
+PASSWORD = "correct horse battery staple"
+
+
+class FakeClock:
+    """An injectable clock: tests move time instead of sleeping."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc))
+
+
 @pytest.fixture(scope="session")
 def config(database_url):
-    return Config(database_url=database_url, db_pool_size=8)
+    return Config(database_url=database_url, db_pool_size=8, jwt_secret=JWT_SECRET)
 
 
 @pytest.fixture(scope="session")
@@ -68,21 +94,54 @@ def db(config):
     database.close_all() if hasattr(database, "close_all") else database.close()
 
 
-@pytest.fixture
-def app(config, db):
-    return create_app(config, db=db)
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once for the whole run
+
+
+def make_user(username="bob@example.com", *, role="trial", permissions=(), otp_secret=None, active=True):
+    user = User(username=username, username_key=username.casefold(), name=f"{username} Example",
+                email=username if "@" in username else f"{username}@example.com", role=role,
+                password_hash=password_hash(), totp_secret=otp_secret, active=active)
+    user.permissions = permissions
+    user.save()
+    return user
 
 
 @pytest.fixture
-def client(app):
+def app(config, db, clock):
+    return create_app(config, db=db, clock=clock)
+
+
+@pytest.fixture
+def user(db):
+    return make_user()
+
+
+@pytest.fixture
+def token(config, clock, user):
+    return TokenService(config, clock).issue(user, auth_time=int(clock().timestamp())).token
+
+
+@pytest.fixture
+def anonymous(app):
+    """A client without credentials."""
     return testing.TestClient(app)
 
 
+@pytest.fixture
+def client(app, token):
+    """A client sending a valid bearer token with every request, as an API client would."""
+    return testing.TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
+
 @pytest.fixture(autouse=True)
-def no_nodes_left_behind(request):
+def nothing_left_behind(request):
     yield
     if "db" in request.fixturenames:
         Node.delete().execute()
+        User.delete().execute()
+        LoginFailure.delete().execute()
 
 
 def node_rows():

@@ -70,12 +70,14 @@ def test_malformed_accept_does_not_break_the_service(client):
         assert result.status_code < 500, accept
 
 
-def test_an_unreachable_database_is_503_with_retry_after(other_app):
+def test_an_unreachable_database_is_503_with_retry_after(other_app, token, clock):
     from config import Config
+    from tests.conftest import JWT_SECRET
 
     # Nothing listens on port 1: the connection is refused at once.
-    client = other_app(Config(database_url="postgresql://postgres@127.0.0.1:1/none", retry_after=7))
-    result = client.simulate_get("/countries")
+    client = other_app(Config(database_url="postgresql://postgres@127.0.0.1:1/none", retry_after=7,
+                              jwt_secret=JWT_SECRET), clock=clock)
+    result = client.simulate_get("/countries", headers={"Authorization": f"Bearer {token}"})
     body = assert_problem(result, 503)
     assert result.headers["retry-after"] == "7"
     assert "database" in body["detail"]

@@ -1,0 +1,160 @@
+"""Account commands: createuser, setpassword, enable, disable, otp, users (contract §8)."""
+import getpass
+import re
+import sys
+
+import segno
+
+from models import User, database, fold, utc_now
+from security import totp
+from security.passwords import hash_password, password_problem
+
+NAME_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,50}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class CommandError(Exception):
+    pass
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            raise CommandError("the passwords do not match")
+    problem = password_problem(password)
+    if problem:
+        raise CommandError(problem)
+    return password
+
+
+def find_user(username: str) -> User:
+    user = User.by_username(username)
+    if user is None:
+        raise CommandError(f"no user {username!r}")
+    return user
+
+
+def show_otp_enrolment(user: User) -> None:
+    uri = totp.provisioning_uri(user.totp_secret, user.username)
+    print(f"Two-factor authentication is on for {user.username}. Scan this with an authenticator app,")
+    print(f"or enter the URI by hand:\n{uri}")
+    segno.make(uri, error="m").terminal(compact=True)
+
+
+def update(user: User, **fields) -> None:
+    User.update(updated_at=utc_now(), **fields).where(User.id == user.id).execute()
+
+
+# --- createuser ------------------------------------------------------------------------------
+
+def createuser_arguments(parser) -> None:
+    parser.add_argument("username")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--role", required=True, help="trial, admin, ...")
+    parser.add_argument("--permission", action="append", default=[], metavar="P",
+                        help="a custom permission; repeat for several")
+    parser.add_argument("--otp", action="store_true", help="turn on TOTP two-factor authentication")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+
+def createuser(args) -> None:
+    username = args.username.strip()
+    if not username or len(username) > 150 or any(ch.isspace() or ord(ch) < 32 for ch in username):
+        raise CommandError("a username is 1 to 150 characters without spaces")
+    if not EMAIL.fullmatch(args.email):
+        raise CommandError(f"{args.email!r} is not an email address")
+    for value in [args.role, *args.permission]:
+        if not NAME_TOKEN.fullmatch(value):
+            raise CommandError(f"{value!r}: roles and permissions are 1 to 50 of A-Z a-z 0-9 _ . : -")
+    if not args.name.strip():
+        raise CommandError("--name must not be empty")
+    if User.by_username(username):
+        raise CommandError(f"a user {username!r} exists already (usernames ignore case)")
+    password = read_password(args.password_stdin)
+    user = User(username=username, username_key=fold(username), name=args.name.strip(), email=args.email,
+                role=args.role, password_hash=hash_password(password),
+                totp_secret=totp.new_secret() if args.otp else None)
+    user.permissions = args.permission
+    user.save()
+    print(f"created user {user.username} (id {user.id}, role {user.role})")
+    if user.totp_secret:
+        show_otp_enrolment(user)
+
+
+# --- operating on an account -----------------------------------------------------------------
+
+def username_argument(parser) -> None:
+    parser.add_argument("username")
+
+
+def setpassword_arguments(parser) -> None:
+    username_argument(parser)
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+
+def setpassword(args) -> None:
+    user = find_user(args.username)
+    password = read_password(args.password_stdin)
+    update(user, password_hash=hash_password(password), token_version=User.token_version + 1)
+    print(f"password set for {user.username}; tokens issued before are revoked")
+
+
+def enable(args) -> None:
+    update(find_user(args.username), active=True)
+    print(f"{args.username} can log in")
+
+
+def disable(args) -> None:
+    update(find_user(args.username), active=False, token_version=User.token_version + 1)
+    print(f"{args.username} is disabled; tokens issued before are revoked")
+
+
+def otp_arguments(parser) -> None:
+    username_argument(parser)
+    parser.add_argument("state", choices=["on", "off"], help="'on' makes a new secret (re-enrolment); 'off' removes it")
+
+
+def otp(args) -> None:
+    user = find_user(args.username)
+    if args.state == "on":
+        user.totp_secret = totp.new_secret()
+        update(user, totp_secret=user.totp_secret, totp_last_step=None)
+        show_otp_enrolment(user)
+    else:
+        update(user, totp_secret=None, totp_last_step=None)
+        print(f"two-factor authentication is off for {user.username}")
+
+
+def users(args) -> None:
+    rows = User.select().order_by(User.username_key)
+    print(f"{'id':>5}  {'username':<30} {'role':<10} {'2fa':<4} {'active':<7} permissions")
+    for user in rows:
+        print(f"{user.id:>5}  {user.username:<30} {user.role:<10} {'on' if user.totp_secret else 'off':<4} "
+              f"{'yes' if user.active else 'no':<7} {','.join(user.permissions)}")
+
+
+def _guarded(command):
+    def run(args) -> int:
+        try:
+            with database.atomic():
+                command(args)
+        except CommandError as error:
+            print(f"manage.py {args.command}: {error}", file=sys.stderr)
+            return 1
+        return 0
+    return run
+
+
+COMMANDS = {
+    "createuser": ("create a user (prompts for the password unless --password-stdin)", createuser_arguments, createuser),
+    "setpassword": ("set a user's password; revokes the user's tokens", setpassword_arguments, setpassword),
+    "enable": ("let a disabled user log in again", username_argument, enable),
+    "disable": ("stop a user logging in and revoke the user's tokens", username_argument, disable),
+    "otp": ("turn a user's TOTP two-factor authentication on (new secret) or off", otp_arguments, otp),
+    "users": ("list the users", None, users),
+}
+COMMANDS = {name: (help_text, arguments, _guarded(command)) for name, (help_text, arguments, command) in COMMANDS.items()}

@@ -1,0 +1,48 @@
+"""Accounts that may log in. Usernames are unique without regard to case."""
+import json
+
+from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, IntegerField, TextField
+
+from models.base import BaseModel
+from models.location import fold
+from models.node import utc_now
+
+
+class User(BaseModel):
+    username = CharField(max_length=150)
+    username_key = CharField(max_length=150, unique=True)  # fold(username)
+    name = CharField(max_length=200)
+    email = CharField(max_length=254)
+    role = CharField(max_length=50)
+    permissions_json = TextField(default="[]")
+    password_hash = CharField(max_length=255)
+    totp_secret = CharField(max_length=64, null=True)
+    # The last TOTP time step accepted: a code is good once (claimed atomically in the database).
+    totp_last_step = BigIntegerField(null=True)
+    active = BooleanField(default=True)
+    # Part of every token; moving it revokes every token issued before.
+    token_version = IntegerField(default=0)
+    created_at = DateTimeField(default=utc_now)
+    updated_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "account"  # "user" is reserved in PostgreSQL
+
+    @property
+    def permissions(self) -> list[str]:
+        return json.loads(self.permissions_json)
+
+    @permissions.setter
+    def permissions(self, values) -> None:
+        self.permissions_json = json.dumps(sorted(set(values)))
+
+    @classmethod
+    def by_username(cls, username: str):
+        return cls.get_or_none(cls.username_key == fold(username))
+
+    def claim_totp_step(self, step: int) -> bool:
+        """True for the first use of `step` (or a later one) by this user, on any worker or instance."""
+        updated = (User.update(totp_last_step=step)
+                   .where((User.id == self.id) & (User.totp_last_step.is_null() | (User.totp_last_step < step)))
+                   .execute())
+        return updated == 1

@@ -1,0 +1,89 @@
+"""POST /auth (password, then TOTP when enabled) and POST /auth/refresh (contract §5)."""
+import math
+
+from models import User, fold
+from models.login_failure import clear_failures, record_failure, seconds_throttled
+from resources.bodies import load_json
+from resources.client import client_address
+from resources.errors import Problem
+from resources.hooks import authenticate, unauthorized
+from schemas.auth import login_schema, token_schema
+from security import totp
+from security.passwords import hash_password, needs_rehash, verify_password, verify_against_dummy
+
+WRONG_CREDENTIALS = "The username or password is wrong."
+
+
+def token_response(resp, issued) -> None:
+    resp.cache_control = ["no-store"]
+    resp.media = {"data": token_schema.dump(issued)}
+
+
+class Login:
+    def __init__(self, config, tokens):
+        self.config = config
+        self.tokens = tokens
+
+    def on_post(self, req, resp):
+        resp.cache_control = ["no-store"]
+        credentials = load_json(req, login_schema)
+        now = self.tokens.clock()
+        moment = now.timestamp()
+        username_key = f"username:{fold(credentials['username'])}"
+        keys = (username_key, f"address:{client_address(req, self.config.trusted_proxy_hops)}")
+        self.refuse_if_throttled(keys, moment)
+
+        def failed(problem: Problem) -> Problem:
+            record_failure(keys, moment, self.config.login_window)
+            return problem
+
+        user = User.by_username(credentials["username"])
+        if user is None:
+            verify_against_dummy(credentials["password"])
+            raise failed(Problem(401, WRONG_CREDENTIALS))
+        if not verify_password(user.password_hash, credentials["password"]):
+            raise failed(Problem(401, WRONG_CREDENTIALS))
+        if not user.active:
+            raise Problem(403, "This account is disabled.")
+        if user.totp_secret:
+            code = credentials["otp"]
+            if code is None:
+                raise otp_problem("This account uses two-factor authentication: give the current one-time password.")
+            step = totp.matching_step(user.totp_secret, code, now)
+            if step is None:
+                raise failed(otp_problem("The one-time password is wrong or has expired."))
+            if not user.claim_totp_step(step):
+                raise failed(otp_problem("This one-time password has been used already; wait for the next one."))
+        clear_failures(username_key)
+        if needs_rehash(user.password_hash):
+            User.update(password_hash=hash_password(credentials["password"])).where(User.id == user.id).execute()
+        token_response(resp, self.tokens.issue(user, auth_time=int(moment)))
+
+    def refuse_if_throttled(self, keys, moment: float) -> None:
+        limits = (self.config.login_failures_per_username, self.config.login_failures_per_address)
+        wait = max(seconds_throttled(key, limit, self.config.login_window, moment) for key, limit in zip(keys, limits))
+        if wait > 0:
+            raise Problem(429, "Too many failed logins; try again later.",
+                          headers={"Retry-After": str(max(math.ceil(wait), 1))})
+
+
+def otp_problem(message: str) -> Problem:
+    return Problem(422, "Invalid field: otp.", errors={"otp": [message]})
+
+
+class Refresh:
+    def __init__(self, config, tokens):
+        self.config = config
+        self.tokens = tokens
+
+    def on_post(self, req, resp):
+        resp.cache_control = ["no-store"]
+        claims = authenticate(req)
+        user = User.get_or_none(User.id == int(claims["sub"]))
+        if user is None or not user.active:
+            raise unauthorized("The account no longer exists or is disabled.")
+        if user.token_version != claims["ver"]:
+            raise unauthorized("The token has been revoked; log in again.")
+        if self.tokens.now() >= claims["auth_time"] + self.config.session_max_age:
+            raise unauthorized("The session has reached its maximum age; log in again.")
+        token_response(resp, self.tokens.issue(user, auth_time=claims["auth_time"]))

@@ -1,0 +1,416 @@
+"""POST /auth and POST /auth/refresh (contract §5), with an injected clock: no test sleeps."""
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+from falcon import testing
+
+from app import create_app
+from models import LoginFailure, User
+from security import passwords, totp
+from tests.conftest import JWT_SECRET, PASSWORD, make_user
+
+OTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def login(client, **body):
+    return client.simulate_post("/auth", json=body)
+
+
+def claims_of(token):
+    return jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False})
+
+
+def refresh(client, token):
+    return client.simulate_post("/auth/refresh", headers={"Authorization": f"Bearer {token}"})
+
+
+# --- logging in -------------------------------------------------------------------------------
+
+def test_login_returns_a_short_lived_token_with_the_contract_claims(anonymous, clock):
+    user = make_user("alice", role="admin", permissions=["nodes:write", "billing"])
+    result = login(anonymous, username="alice", password=PASSWORD)
+    assert result.status_code == 200, result.text
+    assert result.headers["cache-control"] == "no-store"
+    data = result.json["data"]
+    assert set(data) == {"token", "tokenType", "expiresIn", "expiresAt"}
+    assert (data["tokenType"], data["expiresIn"]) == ("Bearer", 900)
+    assert data["expiresAt"] == (clock() + timedelta(seconds=900)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    claims = claims_of(data["token"])
+    now = int(clock().timestamp())
+    assert claims == {
+        "sub": str(user.id), "name": "alice Example", "email": "alice@example.com", "role": "admin",
+        "permissions": ["billing", "nodes:write"], "iat": now, "exp": now + 900, "jti": claims["jti"],
+        "auth_time": now, "ver": 0,
+    }
+    assert jwt.get_unverified_header(data["token"])["alg"] == "HS256"
+
+
+def test_usernames_ignore_case(anonymous):
+    make_user("Alice")
+    assert login(anonymous, username="aLICE", password=PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({}, {"username", "password"}),
+    ({"username": "alice"}, {"password"}),
+    ({"password": PASSWORD}, {"username"}),
+    ({"username": "", "password": PASSWORD}, {"username"}),
+    ({"username": "alice", "password": ""}, {"password"}),
+    ({"username": 5, "password": PASSWORD}, {"username"}),
+    ({"username": "alice", "password": ["x"]}, {"password"}),
+    ({"username": "alice", "password": PASSWORD, "otp": "12345"}, {"otp"}),
+    ({"username": "alice", "password": PASSWORD, "otp": 1234567}, {"otp"}),
+    ({"username": "alice", "password": PASSWORD, "otp": True}, {"otp"}),
+    ({"username": "alice", "password": PASSWORD, "colour": "red"}, {"colour"}),
+])
+def test_missing_or_invalid_fields_are_422_by_field(anonymous, body, fields):
+    result = login(anonymous, **body)
+    assert result.status_code == 422, result.text
+    assert result.headers["content-type"] == "application/problem+json"
+    assert set(result.json["errors"]) == fields
+
+
+@pytest.mark.parametrize("body, content_type, status", [
+    (b"{not json", "application/json", 400),
+    (b"", "application/json", 400),
+    (b"[1, 2]", "application/json", 400),
+    (b'"text"', "application/json", 400),
+    (b"username=alice", "application/x-www-form-urlencoded", 415),
+    (b'{"username": "alice"}', None, 415),
+])
+def test_bodies_that_are_not_a_json_object(anonymous, body, content_type, status):
+    headers = {"Content-Type": content_type} if content_type else {}
+    result = anonymous.simulate_post("/auth", body=body, headers=headers)
+    assert result.status_code == status, result.text
+    assert result.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_user_and_wrong_password_get_the_same_401(anonymous, monkeypatch):
+    make_user("alice")
+    burned = []
+    real = passwords.verify_against_dummy
+    monkeypatch.setattr("resources.auth.verify_against_dummy", lambda pw: burned.append(pw) or real(pw))
+    unknown = login(anonymous, username="mallory", password=PASSWORD)
+    wrong = login(anonymous, username="alice", password="wrong password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json == wrong.json == {"type": "about:blank", "title": "Unauthorized", "status": 401,
+                                          "detail": "The username or password is wrong."}
+    # The unknown user still cost one argon2 verification, against the dummy hash.
+    assert burned == [PASSWORD]
+
+
+def test_a_disabled_account_is_403_only_after_the_right_password(anonymous):
+    make_user("alice", active=False)
+    assert login(anonymous, username="alice", password="wrong password").status_code == 401
+    result = login(anonymous, username="alice", password=PASSWORD)
+    assert result.status_code == 403 and result.json["detail"] == "This account is disabled."
+
+
+def test_an_outdated_hash_is_upgraded_on_login(anonymous):
+    user = make_user("alice")
+    weak = passwords.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    User.update(password_hash=weak).where(User.id == user.id).execute()
+    assert login(anonymous, username="alice", password=PASSWORD).status_code == 200
+    assert "m=19456,t=2,p=1" in User.get_by_id(user.id).password_hash
+
+
+# --- two factors ------------------------------------------------------------------------------
+
+def test_2fa_asks_for_the_code_only_after_the_right_password(anonymous, clock):
+    make_user("alice", otp_secret=OTP_SECRET)
+    assert login(anonymous, username="alice", password="wrong password").status_code == 401
+    result = login(anonymous, username="alice", password=PASSWORD)
+    assert result.status_code == 422
+    assert list(result.json["errors"]) == ["otp"]
+    code = totp.code_at(OTP_SECRET, clock())
+    assert login(anonymous, username="alice", password=PASSWORD, otp=code).status_code == 200
+
+
+def test_a_wrong_code_and_a_replayed_code_are_422(anonymous, clock):
+    make_user("alice", otp_secret=OTP_SECRET)
+    code = totp.code_at(OTP_SECRET, clock())
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    assert login(anonymous, username="alice", password=PASSWORD, otp=wrong).json["errors"]["otp"]
+    assert login(anonymous, username="alice", password=PASSWORD, otp=code).status_code == 200
+    replay = login(anonymous, username="alice", password=PASSWORD, otp=code)
+    assert replay.status_code == 422 and "used already" in replay.json["errors"]["otp"][0]
+    # The previous step's code is refused too once a later step was used...
+    previous = totp.code_at(OTP_SECRET, clock() - timedelta(seconds=30))
+    assert login(anonymous, username="alice", password=PASSWORD, otp=previous).status_code == 422
+    # ...and the next step's code works when its time comes.
+    clock.advance(30)
+    assert login(anonymous, username="alice", password=PASSWORD,
+                 otp=totp.code_at(OTP_SECRET, clock())).status_code == 200
+
+
+def test_codes_one_step_either_side_are_accepted_and_two_are_not(anonymous, clock):
+    make_user("alice", otp_secret=OTP_SECRET)
+    late = totp.code_at(OTP_SECRET, clock() - timedelta(seconds=30))
+    assert login(anonymous, username="alice", password=PASSWORD, otp=late).status_code == 200
+    too_old = totp.code_at(OTP_SECRET, clock() - timedelta(seconds=61))
+    clock.advance(1)
+    assert login(anonymous, username="alice", password=PASSWORD, otp=too_old).status_code == 422
+
+
+def test_an_integer_code_with_a_leading_zero(anonymous, clock):
+    make_user("alice", otp_secret=OTP_SECRET)
+    while not totp.code_at(OTP_SECRET, clock()).startswith("0"):
+        clock.advance(30)
+    code = totp.code_at(OTP_SECRET, clock())
+    result = login(anonymous, username="alice", password=PASSWORD, otp=int(code))
+    assert result.status_code == 200, result.text
+
+
+def test_a_code_used_on_one_instance_is_refused_on_another(config, db, clock):
+    """Two app instances over one database: the used step lives in the database, not in a worker."""
+    make_user("alice", otp_secret=OTP_SECRET)
+    first, second = (testing.TestClient(create_app(config, db=db, clock=clock)) for _ in range(2))
+    code = totp.code_at(OTP_SECRET, clock())
+    assert login(first, username="alice", password=PASSWORD, otp=code).status_code == 200
+    assert login(second, username="alice", password=PASSWORD, otp=code).status_code == 422
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+def test_failed_logins_per_username_throttle_even_the_right_password(anonymous, clock):
+    make_user("alice")
+    for _ in range(5):
+        assert login(anonymous, username="alice", password="wrong password").status_code == 401
+    result = login(anonymous, username="ALICE", password=PASSWORD)
+    assert result.status_code == 429
+    assert result.headers["content-type"] == "application/problem+json"
+    assert int(result.headers["retry-after"]) == 900
+    clock.advance(600)
+    assert int(login(anonymous, username="alice", password=PASSWORD).headers["retry-after"]) == 300
+    clock.advance(300)
+    assert login(anonymous, username="alice", password=PASSWORD).status_code == 200
+
+
+def test_a_successful_login_clears_its_usernames_count(anonymous):
+    make_user("alice")
+    for _ in range(4):
+        login(anonymous, username="alice", password="wrong password")
+    assert login(anonymous, username="alice", password=PASSWORD).status_code == 200
+    for _ in range(4):
+        assert login(anonymous, username="alice", password="wrong password").status_code == 401
+    assert login(anonymous, username="alice", password=PASSWORD).status_code == 200
+
+
+def test_wrong_codes_count_as_failures(anonymous, clock):
+    make_user("alice", otp_secret=OTP_SECRET)
+    for _ in range(5):
+        assert login(anonymous, username="alice", password=PASSWORD, otp="000000").status_code in (422, 200)
+    code = totp.code_at(OTP_SECRET, clock())
+    assert login(anonymous, username="alice", password=PASSWORD, otp=code).status_code == 429
+
+
+def test_failed_logins_per_address(anonymous, clock):
+    make_user("alice")
+    for index in range(20):
+        anonymous.simulate_post("/auth", json={"username": f"nobody{index}", "password": "guess"},
+                                remote_addr="198.51.100.9")
+    blocked = anonymous.simulate_post("/auth", json={"username": "alice", "password": PASSWORD},
+                                      remote_addr="198.51.100.9")
+    assert blocked.status_code == 429
+    other = anonymous.simulate_post("/auth", json={"username": "alice", "password": PASSWORD},
+                                    remote_addr="198.51.100.10")
+    assert other.status_code == 200
+    assert LoginFailure.select().where(LoginFailure.key == "address:198.51.100.9").count() == 20
+
+
+# --- refresh ----------------------------------------------------------------------------------
+
+def test_refresh_rereads_the_user_and_keeps_auth_time(anonymous, clock):
+    user = make_user("alice")
+    first = claims_of(login(anonymous, username="alice", password=PASSWORD).json["data"]["token"])
+    token = login(anonymous, username="alice", password=PASSWORD).json["data"]["token"]
+    User.update(name="Alice Renamed", role="admin").where(User.id == user.id).execute()
+    clock.advance(600)
+    result = refresh(anonymous, token)
+    assert result.status_code == 200 and result.headers["cache-control"] == "no-store"
+    claims = claims_of(result.json["data"]["token"])
+    assert (claims["name"], claims["role"]) == ("Alice Renamed", "admin")
+    assert claims["auth_time"] == first["auth_time"]
+    assert claims["iat"] == first["iat"] + 600 and claims["exp"] == claims["iat"] + 900
+    assert claims["jti"] != first["jti"]
+
+
+def test_refresh_refuses_an_expired_token(anonymous, clock):
+    make_user("alice")
+    token = login(anonymous, username="alice", password=PASSWORD).json["data"]["token"]
+    clock.advance(900)
+    result = refresh(anonymous, token)
+    assert result.status_code == 401 and result.json["detail"] == "The token has expired."
+    assert 'error="invalid_token"' in result.headers["www-authenticate"]
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_refresh_refuses_forged_tokens(anonymous, clock):
+    make_user("alice")
+    token = login(anonymous, username="alice", password=PASSWORD).json["data"]["token"]
+    header, payload, signature = token.split(".")
+    claims = claims_of(token)
+    forged = {
+        "tampered": f"{header}.{b64({**claims, 'role': 'admin'})}.{signature}",
+        "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.",
+        "other key": jwt.encode(claims, "another-secret-that-is-long-enough-000", algorithm="HS256"),
+        "HS512 with our key": jwt.encode(claims, JWT_SECRET, algorithm="HS512"),
+        "missing jti": jwt.encode({k: v for k, v in claims.items() if k != "jti"}, JWT_SECRET, algorithm="HS256"),
+        "integer sub": f"{header}.{b64({**claims, 'sub': int(claims['sub'])})}.{signature}",
+        "garbage": "not.a.token",
+    }
+    for name, token in forged.items():
+        result = refresh(anonymous, token)
+        assert result.status_code == 401, name
+        assert result.headers["www-authenticate"].startswith('Bearer realm="PerfOps", error="invalid_token"')
+
+
+def test_refresh_refuses_a_disabled_deleted_or_revoked_user(anonymous):
+    user = make_user("alice")
+    token = lambda: login(anonymous, username="alice", password=PASSWORD).json["data"]["token"]  # noqa: E731
+    revoked = token()
+    User.update(token_version=User.token_version + 1).where(User.id == user.id).execute()
+    assert refresh(anonymous, revoked).json["detail"] == "The token has been revoked; log in again."
+    assert refresh(anonymous, token()).status_code == 200
+    disabled = token()
+    User.update(active=False).where(User.id == user.id).execute()
+    assert refresh(anonymous, disabled).status_code == 401
+    User.update(active=True).where(User.id == user.id).execute()
+    deleted = token()
+    User.delete().where(User.id == user.id).execute()
+    assert refresh(anonymous, deleted).status_code == 401
+
+
+def test_refresh_stops_at_the_maximum_session_age(anonymous, clock):
+    make_user("alice")
+    token = login(anonymous, username="alice", password=PASSWORD).json["data"]["token"]
+    elapsed = 0
+    while elapsed + 899 < 86400:  # refresh just before each token expires
+        clock.advance(899)
+        elapsed += 899
+        result = refresh(anonymous, token)
+        assert result.status_code == 200
+        token = result.json["data"]["token"]
+    clock.advance(86400 - elapsed - 1)
+    token = refresh(anonymous, token).json["data"]["token"]  # a second before the 24 hours are up
+    clock.advance(1)
+    result = refresh(anonymous, token)
+    assert result.status_code == 401
+    assert result.json["detail"] == "The session has reached its maximum age; log in again."
+
+
+def test_refresh_without_a_token_is_401_without_an_error_code(anonymous):
+    result = anonymous.simulate_post("/auth/refresh")
+    assert result.status_code == 401
+    assert result.headers["www-authenticate"] == 'Bearer realm="PerfOps"'
+
+
+# --- protected resources ----------------------------------------------------------------------
+
+PROTECTED = ["/countries", "/countries/GB", "/regions", "/regions/154", "/cities", "/cities/2643743"]
+
+
+@pytest.mark.parametrize("path", PROTECTED)
+def test_locations_need_a_valid_token(anonymous, client, token, clock, path):
+    missing = anonymous.simulate_get(path)
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == 'Bearer realm="PerfOps"'
+    for header in ["Bearer nonsense", f"Basic {token}", "Bearer", f"Bearer {token}x"]:
+        result = anonymous.simulate_get(path, headers={"Authorization": header})
+        assert result.status_code == 401, header
+        assert result.headers["content-type"] == "application/problem+json"
+    assert client.simulate_get(path).status_code == 200
+    clock.advance(900)
+    expired = client.simulate_get(path)
+    assert expired.status_code == 401 and 'error="invalid_token"' in expired.headers["www-authenticate"]
+
+
+def test_authenticated_lists_are_private_to_caches(client):
+    assert client.simulate_get("/countries").headers["cache-control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize("path", ["/nodes", "/nodes.txt", "/ping"])
+def test_nodes_and_ping_are_public(anonymous, path):
+    assert anonymous.simulate_get(path).status_code == 200
+
+
+def test_ping_names_the_user_of_a_valid_token(client, anonymous, user):
+    assert client.simulate_get("/ping").json["user"] == {
+        "id": user.id, "name": user.name, "email": user.email, "role": "trial"}
+    assert "user" not in anonymous.simulate_get("/ping").json
+    bad = anonymous.simulate_get("/ping", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 200 and "user" not in bad.json
+
+
+def test_the_permission_hook_answers_403(config, db, clock):
+    import falcon
+
+    from resources.hooks import require
+    from security.tokens import TokenService
+
+    @falcon.before(require(permission="nodes:write"))
+    class Guarded:
+        def on_get(self, req, resp):
+            resp.media = {"user": req.context.user["sub"]}
+
+    @falcon.before(require(role="admin"))
+    class AdminOnly:
+        def on_get(self, req, resp):
+            resp.media = {}
+
+    app = create_app(config, db=db, clock=clock)
+    app.add_route("/guarded", Guarded())
+    app.add_route("/admin", AdminOnly())
+    client = testing.TestClient(app)
+    tokens = TokenService(config, clock)
+    now = int(clock().timestamp())
+    plain = tokens.issue(make_user("plain"), now).token
+    writer = tokens.issue(make_user("writer", permissions=["nodes:write"], role="admin"), now).token
+    assert client.simulate_get("/guarded").status_code == 401
+    assert client.simulate_get("/guarded", headers={"Authorization": f"Bearer {plain}"}).status_code == 403
+    assert client.simulate_get("/admin", headers={"Authorization": f"Bearer {plain}"}).status_code == 403
+    allowed = client.simulate_get("/guarded", headers={"Authorization": f"Bearer {writer}"})
+    assert allowed.status_code == 200 and allowed.json["user"].isdigit()
+    assert client.simulate_get("/admin", headers={"Authorization": f"Bearer {writer}"}).status_code == 200
+
+
+# --- the signing secret -----------------------------------------------------------------------
+
+def test_without_jwt_secret_every_instance_shares_one_kept_in_the_database(config, db, clock):
+    from dataclasses import replace
+
+    from models import ServiceSecret
+
+    ServiceSecret.delete().execute()
+    make_user("alice")
+    unset = replace(config, jwt_secret=None)
+    first, second = (testing.TestClient(create_app(unset, db=db, clock=clock)) for _ in range(2))
+    token = login(first, username="alice", password=PASSWORD).json["data"]["token"]
+    assert second.simulate_get("/countries/GB", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert refresh(second, token).status_code == 200
+    assert ServiceSecret.select().count() == 1 and len(ServiceSecret.get().value) >= 32
+
+
+def test_a_short_jwt_secret_refuses_to_start():
+    from config import Config, ConfigError
+
+    with pytest.raises(ConfigError):
+        Config.from_env({"JWT_SECRET": "too-short"})
+    with pytest.raises(ConfigError):
+        Config.from_env({"JWT_ALGORITHM": "none"})
+    with pytest.raises(ConfigError):
+        Config.from_env({"JWT_SECRET": "x" * 32, "JWT_ALGORITHM": "HS512"})
+    assert Config.from_env({"JWT_SECRET": "x" * 32}).jwt_secret == "x" * 32
+
+
+def test_a_token_is_valid_until_it_expires_and_not_a_second_longer(client, clock):
+    clock.advance(899)
+    assert client.simulate_get("/regions/154").status_code == 200
+    clock.advance(1)
+    assert client.simulate_get("/regions/154").status_code == 401
+
