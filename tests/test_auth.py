@@ -414,3 +414,22 @@ def test_a_token_is_valid_until_it_expires_and_not_a_second_longer(client, clock
     clock.advance(1)
     assert client.simulate_get("/regions/154").status_code == 401
 
+
+
+def test_parallel_logins_racing_one_code_have_one_winner(config, db, clock):
+    """Each thread is its own database connection; the step is claimed by one conditional UPDATE."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    make_user("alice", otp_secret=OTP_SECRET)
+    code = totp.code_at(OTP_SECRET, clock())
+    clients = [testing.TestClient(create_app(config, db=db, clock=clock)) for _ in range(8)]
+    barrier = Barrier(len(clients))
+
+    def attempt(client):
+        barrier.wait()
+        return login(client, username="alice", password=PASSWORD, otp=code).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = sorted(pool.map(attempt, clients))
+    assert statuses == [200] + [422] * (len(clients) - 1)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from models import ServiceSecret
+from tests.conftest import PASSWORD, make_user
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -59,14 +62,26 @@ def get(url: str, headers=None):
         return response.status, response.headers, response.read()
 
 
+def post_json(url: str, body, headers=None) -> dict:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 @pytest.fixture
 def procfile_env(config):
     # The Procfile's commands as the platform runs them: from the project root, tools on PATH.
-    return {**os.environ, "DATABASE_URL": config.database_url, "WEB_CONCURRENCY": "3", "PORT": str(free_port()),
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {**os.environ, "DATABASE_URL": config.database_url, "WEB_CONCURRENCY": "3", "PORT": str(free_port()),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("JWT_SECRET", None)  # the workers must agree on the secret kept in the database
+    return env
 
 
 def test_release_then_web_with_three_workers(procfile_env, nodes):
+    ServiceSecret.delete().execute()
+    make_user("alice")
     release = subprocess.run(procfile_command("release"), shell=True, cwd=ROOT, env=procfile_env,
                              capture_output=True, text=True, timeout=60)
     assert release.returncode == 0, release.stderr
@@ -93,6 +108,14 @@ def test_release_then_web_with_three_workers(procfile_env, nodes):
             assert (status, headers["Content-Type"], body) == (200, "text/plain; charset=utf-8", expected)
         status, headers, body = get(f"{base}/nodes?perPage=5", {"Accept": "application/json"})
         assert status == 200 and len(json.loads(body)["data"]) == 5
+
+        # A token signed by whichever worker answered the login is good on every worker.
+        token = post_json(f"{base}/auth", {"username": "alice", "password": PASSWORD})["data"]["token"]
+        for _ in range(12):
+            status, _, body = get(f"{base}/countries/GB", {"Authorization": f"Bearer {token}"})
+            assert status == 200 and json.loads(body)["data"]["code"] == "GB"
+        refreshed = post_json(f"{base}/auth/refresh", None, {"Authorization": f"Bearer {token}"})
+        assert refreshed["data"]["tokenType"] == "Bearer"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode()
