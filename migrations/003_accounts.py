@@ -6,7 +6,7 @@ def migrate(migrator, database, fake=False, **kwargs):
     @migrator.create_model
     class Account(pw.Model):
         username = pw.CharField(max_length=150)
-        username_key = pw.CharField(max_length=150, unique=True)
+        username_key = pw.TextField(unique=True)
         name = pw.CharField(max_length=200)
         email = pw.CharField(max_length=254)
         role = pw.CharField(max_length=50)
@@ -24,7 +24,7 @@ def migrate(migrator, database, fake=False, **kwargs):
 
     @migrator.create_model
     class LoginFailure(pw.Model):
-        key = pw.CharField(max_length=200)
+        key = pw.TextField()
         at = pw.DoubleField()
 
         class Meta:

@@ -1,12 +1,12 @@
 """Failed logins, counted in the database so that every worker and instance sees the same count."""
-from peewee import CharField, DoubleField
+from peewee import DoubleField, TextField
 
 from models.base import BaseModel
 
 
 class LoginFailure(BaseModel):
     # "username:<folded name>" or "address:<ip>"
-    key = CharField(max_length=200)
+    key = TextField()
     at = DoubleField()  # seconds since the epoch
 
     class Meta:

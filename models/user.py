@@ -10,7 +10,8 @@ from models.node import utc_now
 
 class User(BaseModel):
     username = CharField(max_length=150)
-    username_key = CharField(max_length=150, unique=True)  # fold(username)
+    # fold(username): case folding can make it longer than the name (ß -> ss), so unbounded.
+    username_key = TextField(unique=True)
     name = CharField(max_length=200)
     email = CharField(max_length=254)
     role = CharField(max_length=50)

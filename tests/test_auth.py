@@ -433,3 +433,10 @@ def test_parallel_logins_racing_one_code_have_one_winner(config, db, clock):
     with ThreadPoolExecutor(len(clients)) as pool:
         statuses = sorted(pool.map(attempt, clients))
     assert statuses == [200] + [422] * (len(clients) - 1)
+
+
+def test_a_username_that_case_folding_lengthens_is_handled(anonymous):
+    make_user("ß" * 150)
+    # "ẞ" * 150 folds to "ss" * 150: 300 characters, twice the longest username.
+    assert login(anonymous, username="ẞ" * 150, password=PASSWORD).status_code == 200
+    assert login(anonymous, username="ẞ" * 150, password="wrong password").status_code == 401
