@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 DEMO_NODES ?= 1000
 
-.PHONY: run test migrate seed clean
+.PHONY: run test migrate seed docs-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: seed
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# /docs rendered by headless Chromium with the network shut off, saved as docs-screenshot.png.
+docs-screenshot: $(VENV)/.dev
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	DOCS_SCREENSHOT=$(CURDIR)/docs-screenshot.png $(BIN)/python -m pytest -q tests/test_docs_browser.py -k sqlite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

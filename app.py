@@ -6,6 +6,7 @@ import falcon
 from config import Config
 from models import connect_database
 from resources.auth import Login, Refresh
+from resources.docs import SWAGGER_UI_ASSETS, DocsPage, OpenApiDocument
 from resources.errors import install_error_handlers
 from resources.hooks import Authentication
 from resources.locations import CityCollection, CityItem, CountryCollection, CountryItem, RegionCollection, RegionItem
@@ -45,6 +46,12 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falco
     app.add_route("/nodes", NodeCollection())
     app.add_route("/nodes.txt", NodeTextList())
     app.add_route("/nodes/{node:id}", NodeItem())
+
+    document = OpenApiDocument()
+    app.add_route("/openapi.json", document, suffix="json")
+    app.add_route("/openapi.yaml", document, suffix="yaml")
+    app.add_route("/docs", DocsPage())
+    app.add_static_route("/docs/static", SWAGGER_UI_ASSETS)
     return app
 
 

@@ -26,10 +26,11 @@ class IntegerFilter:
     high: int = MAX_ID
 
     def field(self):
-        return integer_values(self.low, self.high)
+        return integer_values()
 
     def condition(self, values):
-        return self.column.in_(sorted(set(values)))
+        # Values the column cannot hold match nothing; with none left, peewee writes IN () as 0 = 1.
+        return self.column.in_(sorted({v for v in values if self.low <= v <= self.high}))
 
 
 @dataclass(frozen=True)

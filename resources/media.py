@@ -5,6 +5,7 @@ JSON is the default representation; /nodes also speaks text/plain (one address a
 import falcon
 import orjson
 from falcon import media
+from falcon.routing import StaticRoute
 
 JSON = falcon.MEDIA_JSON
 TEXT = "text/plain"
@@ -41,7 +42,7 @@ class ContentNegotiation:
     """
 
     def process_resource(self, req, resp, resource, params):
-        if resource is None:
+        if resource is None or isinstance(resource, StaticRoute):
             return
         offered = getattr(resource, "media_types", JSON_ONLY)
         if offered is None:

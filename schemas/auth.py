@@ -9,12 +9,14 @@ class OneTimePassword(fields.Field):
     """Six digits as a string, or an integer (zero-padded: 12345 is "012345")."""
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 12345.0 is the integer 12345
         if isinstance(value, int) and not isinstance(value, bool):
             if not 0 <= value <= 999999:
                 raise ValidationError("A one-time password has six digits.")
             return f"{value:06d}"
         if isinstance(value, str):
-            code = value.strip()
+            code = value.strip(" ")
             if len(code) == 6 and code.isascii() and code.isdigit():
                 return code
             raise ValidationError("A one-time password has six digits.")

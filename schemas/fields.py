@@ -25,7 +25,7 @@ class CsvList(fields.Field):
             raise ValidationError(
                 'Not a valid comma-separated list; a value holding a comma is written in double quotes.'
             ) from None
-        values = [v.strip() for v in values]
+        values = [v.strip(" ") for v in values]
         if not values or "" in values:
             raise ValidationError("Empty value; give one value or a comma-separated list of values.")
         if len(values) > self.max_items:
@@ -44,11 +44,16 @@ class CsvList(fields.Field):
 class DecimalInteger(fields.Integer):
     """An integer written in ASCII digits: Python's int() would also take '１２', '١٢' and '1_000'."""
 
-    DIGITS = re.compile(r"[+-]?[0-9]+")
+    DIGITS = re.compile(r"([+-]?)0*([0-9]+)")
+    BEYOND_ANY_COLUMN = 10**20  # what a longer number stands for: no database column reaches it
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and not self.DIGITS.fullmatch(value):
-            raise self.make_error("invalid")
+        if isinstance(value, str):
+            match = self.DIGITS.fullmatch(value)
+            if not match:
+                raise self.make_error("invalid")
+            if len(match[2]) > 20:  # spare int() its cost (and its 4300-digit limit)
+                value = f"{match[1]}{self.BEYOND_ANY_COLUMN}"
         return super()._deserialize(value, attr, data, **kwargs)
 
 

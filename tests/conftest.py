@@ -11,7 +11,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
-from falcon import testing
 
 from app import create_app
 from commands.migrate import migrate
@@ -22,6 +21,7 @@ from models.database import open_database
 from models.node_writes import NodeRow, upsert_nodes
 from security.passwords import hash_password
 from security.tokens import TokenService
+from tests.contract import ContractClient
 
 POSTGRES_SKIP = "PostgreSQL skipped: set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it"
 
@@ -126,13 +126,13 @@ def token(config, clock, user):
 @pytest.fixture
 def anonymous(app):
     """A client without credentials."""
-    return testing.TestClient(app)
+    return ContractClient(app)
 
 
 @pytest.fixture
 def client(app, token):
     """A client sending a valid bearer token with every request, as an API client would."""
-    return testing.TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    return ContractClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
 @pytest.fixture(autouse=True)
@@ -174,7 +174,7 @@ def other_app(db):
 
     def build(config, **kwargs):
         apps.append(create_app(config, **kwargs))
-        return testing.TestClient(apps[-1])
+        return ContractClient(apps[-1])
 
     yield build
     connect_database(None, db)

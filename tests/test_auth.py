@@ -11,6 +11,7 @@ from app import create_app
 from models import LoginFailure, User
 from security import passwords, totp
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
+from tests.contract import ContractClient
 
 OTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -162,12 +163,16 @@ def test_an_integer_code_with_a_leading_zero(anonymous, clock):
     code = totp.code_at(OTP_SECRET, clock())
     result = login(anonymous, username="alice", password=PASSWORD, otp=int(code))
     assert result.status_code == 200, result.text
+    clock.advance(30)
+    as_float = float(totp.code_at(OTP_SECRET, clock()))  # JSON numbers: 1234.0 is an integer too
+    assert login(anonymous, username="alice", password=PASSWORD, otp=as_float).status_code == 200
+    assert login(anonymous, username="alice", password=PASSWORD, otp=12.5).status_code == 422
 
 
 def test_a_code_used_on_one_instance_is_refused_on_another(config, db, clock):
     """Two app instances over one database: the used step lives in the database, not in a worker."""
     make_user("alice", otp_secret=OTP_SECRET)
-    first, second = (testing.TestClient(create_app(config, db=db, clock=clock)) for _ in range(2))
+    first, second = (ContractClient(create_app(config, db=db, clock=clock)) for _ in range(2))
     code = totp.code_at(OTP_SECRET, clock())
     assert login(first, username="alice", password=PASSWORD, otp=code).status_code == 200
     assert login(second, username="alice", password=PASSWORD, otp=code).status_code == 422
@@ -389,7 +394,7 @@ def test_without_jwt_secret_every_instance_shares_one_kept_in_the_database(confi
     ServiceSecret.delete().execute()
     make_user("alice")
     unset = replace(config, jwt_secret=None)
-    first, second = (testing.TestClient(create_app(unset, db=db, clock=clock)) for _ in range(2))
+    first, second = (ContractClient(create_app(unset, db=db, clock=clock)) for _ in range(2))
     token = login(first, username="alice", password=PASSWORD).json["data"]["token"]
     assert second.simulate_get("/countries/GB", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert refresh(second, token).status_code == 200
@@ -423,7 +428,7 @@ def test_parallel_logins_racing_one_code_have_one_winner(config, db, clock):
 
     make_user("alice", otp_secret=OTP_SECRET)
     code = totp.code_at(OTP_SECRET, clock())
-    clients = [testing.TestClient(create_app(config, db=db, clock=clock)) for _ in range(8)]
+    clients = [ContractClient(create_app(config, db=db, clock=clock)) for _ in range(8)]
     barrier = Barrier(len(clients))
 
     def attempt(client):

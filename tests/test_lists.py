@@ -68,8 +68,9 @@ def test_walking_all_pages_yields_each_row_once(client, order, direction):
     ("perPage=0", "perPage"), ("perPage=1001", "perPage"), ("perPage=x", "perPage"),
     ("order=population", "order"), ("order=", "order"), ("direction=up", "direction"),
     ("direction=ASC", "direction"),
-    ("id=abc", "id"), ("id=1,x", "id"), ("id=0", "id"), ("id=2147483648", "id"), ("id=", "id"), ("id=1,,2", "id"), ("id=%D9%A1", "id"),
-    ("name=%22unclosed", "name"), ("name=a%00b", "name"), ("name=" + "x" * 201, "name"),
+    ("id=abc", "id"), ("id=1,x", "id"), ("id=", "id"), ("id=1,,2", "id"), ("id=%D9%A1", "id"), ("id=1.0", "id"),
+    ("id=%201%09", "id"), ("name=%22unclosed", "name"), ("name=a%00b", "name"), ("name=a%09b", "name"),
+    ("name=%22a%22%20", "name"), ("name=%20%20", "name"), ("name=%22%20%22", "name"),
     ("colour=red", "colour"), ("page=1&page=2", "page"), ("code=GB&code=FR", "code"),
 ])
 def test_malformed_parameters_are_400_naming_them(client, query, parameter):
@@ -80,6 +81,18 @@ def test_malformed_parameters_are_400_naming_them(client, query, parameter):
     body = result.json
     assert list(body["errors"]) == [parameter]
     assert parameter in body["detail"]
+
+
+@pytest.mark.parametrize("query", ["id=0", "id=-5", "id=2147483648", "id=" + "9" * 5000, "id=%2B0"])
+def test_integers_no_row_can_have_match_nothing(client, query):
+    result = get(client, "/regions", query)
+    assert result.status_code == 200 and result.json["data"] == []
+    mixed = get(client, "/regions", query + ",154,%22010%22")
+    assert [r["id"] for r in mixed.json["data"]] == [10, 154]
+
+
+def test_long_text_values_match_nothing(client):
+    assert get(client, "/countries", "name=" + "x" * 5000).json["data"] == []
 
 
 def test_unknown_parameter_error_lists_the_known_ones(client):

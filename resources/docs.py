@@ -1,0 +1,55 @@
+"""The OpenAPI document (JSON and YAML) and an interactive page whose assets the service serves itself."""
+from importlib.resources import files
+
+import orjson
+import yaml
+
+from config import PROJECT_ROOT
+
+OPENAPI_PATH = PROJECT_ROOT / "openapi.yaml"
+# Swagger UI's distribution, shipped inside the pinned swagger-ui-py package: no CDN, works offline.
+SWAGGER_UI_ASSETS = str(files("swagger_ui") / "static")
+
+DOCS_PAGE = b"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>PerfOps Core API</title>
+  <link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/static/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/static/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});
+  </script>
+</body>
+</html>
+"""
+
+
+class OpenApiDocument:
+    """Read once at start-up; the bytes of both forms are served as they are."""
+
+    media_types = None  # each form has its own media type, whatever the Accept header
+
+    def __init__(self, path=OPENAPI_PATH):
+        self.yaml = path.read_bytes()
+        self.json = orjson.dumps(yaml.safe_load(self.yaml))
+
+    def on_get_json(self, req, resp):
+        resp.content_type = "application/json"
+        resp.data = self.json
+
+    def on_get_yaml(self, req, resp):
+        resp.content_type = "application/yaml"
+        resp.data = self.yaml
+
+
+class DocsPage:
+    media_types = None
+
+    def on_get(self, req, resp):
+        resp.content_type = "text/html; charset=utf-8"
+        resp.data = DOCS_PAGE

@@ -1,0 +1,110 @@
+"""Running the Procfile's commands for real, as the platform does, for tests that need a live server."""
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile_command(process: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise AssertionError(f"no {process} process in the Procfile")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def procfile_env(database_url: str, workers: int = 3, **extra) -> dict:
+    """The environment a platform gives: tools on PATH, a PORT, the database, no JWT_SECRET unless given."""
+    env = {**os.environ, "DATABASE_URL": database_url, "WEB_CONCURRENCY": str(workers), "PORT": str(free_port()),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("JWT_SECRET", None)
+    env.update(extra)
+    return env
+
+
+def run_release(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(procfile_command("release"), shell=True, cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def serve(env: dict):
+    """The `web` process, once /ping answers; yields (base URL, Popen). Stopped with SIGTERM after,
+
+    when `server.output` holds what it wrote (to a file: a pipe nobody reads would block its logging).
+    """
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen(procfile_command("web"), shell=True, cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(f"{base}/ping")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base, server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.seek(0)
+        server.output = log.read().decode(errors="replace")
+        log.close()
+
+
+def child_pids(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def wait_for_workers(pid: int, count: int) -> list[int]:
+    """The gunicorn master's children, once `count` have booted (the shell may or may not exec it)."""
+    deadline = time.monotonic() + 30
+    while True:
+        children = child_pids(pid)
+        if len(children) == 1 and child_pids(children[0]):
+            children = child_pids(children[0])  # `pid` is the shell, its child the master
+        if len(children) >= count or time.monotonic() > deadline:
+            return children
+        time.sleep(0.1)
+
+
+def get(url: str, headers=None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
+        return response.status, response.headers, response.read()
+
+
+def post_json(url: str, body, headers=None) -> dict:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
