@@ -8,10 +8,11 @@ from models import connect_database
 from resources.auth import Login, Refresh
 from resources.docs import SWAGGER_UI_ASSETS, DocsPage, OpenApiDocument
 from resources.errors import install_error_handlers
+from resources.health import Health
 from resources.hooks import Authentication
 from resources.locations import CityCollection, CityItem, CountryCollection, CountryItem, RegionCollection, RegionItem
 from resources.media import ContentNegotiation, install_media_handlers
-from resources.middleware import DatabaseSession, RequestBodyLimit
+from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext
 from resources.nodes import NodeCollection, NodeItem, NodeTextList
 from resources.paths import IdConverter
 from resources.ping import Ping
@@ -27,14 +28,21 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falco
     config = config or Config.from_env()
     connect_database(config, db)
     tokens = TokenService(config, clock)
-    app = falcon.App(middleware=[
-        RequestBodyLimit(config.max_body_bytes), DatabaseSession(), Authentication(tokens), ContentNegotiation(),
-    ])
+    middleware = [RequestContext(config.trusted_proxy_hops)]
+    if config.cors_origins:
+        middleware.append(falcon.CORSMiddleware(
+            allow_origins="*" if "*" in config.cors_origins else list(config.cors_origins),
+            expose_headers=["ETag", "X-Request-ID", "Retry-After", "WWW-Authenticate"],
+        ))
+    middleware += [RequestBodyLimit(config.max_body_bytes), DatabaseSession(), Authentication(tokens),
+                   ContentNegotiation()]
+    app = falcon.App(middleware=middleware)
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)
     app.router_options.converters["id"] = IdConverter
 
     app.add_route("/ping", Ping(config, clock))
+    app.add_route("/health", Health())
     app.add_route("/auth", Login(config, tokens))
     app.add_route("/auth/refresh", Refresh(config, tokens))
     app.add_route("/regions", RegionCollection())

@@ -1,5 +1,6 @@
 """gunicorn settings for the Procfile's `web` process; PORT and WEB_CONCURRENCY come from config."""
 from config import Config
+from config.logs import LOGGING
 
 _config = Config.from_env()
 
@@ -12,7 +13,7 @@ graceful_timeout = 20
 # Recycle workers now and then, staggered, so any slow leak stays bounded.
 max_requests = 20000
 max_requests_jitter = 2000
-# Access log to stdout (the platform collects it), errors to stderr.
-accesslog = "-"
-errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+# JSON lines on stdout (the platform collects them): the app writes the access log itself, with the
+# request id and the user; gunicorn's own messages go through the same formatter.
+accesslog = None
+logconfig_dict = LOGGING

@@ -3,6 +3,7 @@
 import argparse
 import logging
 import sys
+from dataclasses import replace
 
 from commands import import_nodes, migrate, seed, users
 from config import Config, ConfigError
@@ -22,7 +23,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        config = Config.from_env()
+        # Commands may run long (a large import): no statement timeout for them.
+        config = replace(Config.from_env(), db_statement_timeout=0)
     except ConfigError as error:
         print(f"manage.py: {error}", file=sys.stderr)
         return 2

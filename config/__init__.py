@@ -33,6 +33,14 @@ def _number(environ, name: str, default, low, high, parse=int):
     return value
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        if origin != "*" and "://" not in origin:
+            raise ConfigError(f"CORS_ORIGINS holds {origin!r}; give origins like https://app.example.com")
+    return origins
+
+
 @dataclass(frozen=True)
 class Config:
     # None means the embedded SQLite file at DEFAULT_SQLITE_PATH.
@@ -44,11 +52,15 @@ class Config:
     # Seconds to wait for a free pooled connection, and for PostgreSQL to accept one.
     db_pool_timeout: float = 2.0
     db_connect_timeout: int = 2
+    # Milliseconds a query may run on PostgreSQL before the server cancels it (0: no limit).
+    db_statement_timeout: int = 5000
     # Seconds a client is told to wait when the database is unavailable.
     retry_after: int = 5
     # Reverse proxies in front of the service whose X-Forwarded-For is believed (Heroku's router: 1).
     trusted_proxy_hops: int = 0
     max_body_bytes: int = 64 * 1024
+    # Origins allowed to call the API from a browser; empty: CORS off.
+    cors_origins: tuple[str, ...] = ()
     version: str = API_VERSION
     # None: a secret generated once and kept in the database, shared by every worker and instance.
     jwt_secret: str | None = None
@@ -77,8 +89,10 @@ class Config:
             db_pool_size=_number(env, "DB_POOL_SIZE", 4, 1, 100),
             db_pool_timeout=_number(env, "DB_POOL_TIMEOUT", 2.0, 0.1, 30.0, float),
             db_connect_timeout=_number(env, "DB_CONNECT_TIMEOUT", 2, 1, 30),
+            db_statement_timeout=_number(env, "DB_STATEMENT_TIMEOUT", 5000, 0, 3_600_000),
             retry_after=_number(env, "RETRY_AFTER", 5, 1, 3600),
             trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
+            cors_origins=_origins(env.get("CORS_ORIGINS", "")),
             jwt_secret=env.get("JWT_SECRET") or None,
             jwt_algorithm=env.get("JWT_ALGORITHM", "").strip() or "HS256",
             jwt_ttl=_number(env, "JWT_TTL", 900, 30, 86400),

@@ -39,6 +39,9 @@ def open_database(config: Config) -> Database:
         params = parse_url(url)
         name = params.pop("database")
         params.setdefault("connect_timeout", config.db_connect_timeout)
+        if config.db_statement_timeout:
+            timeout = f"-c statement_timeout={config.db_statement_timeout}"
+            params["options"] = f"{params['options']} {timeout}" if params.get("options") else timeout
         return PooledPostgresqlDatabase(
             name,
             max_connections=config.db_pool_size,

@@ -55,6 +55,7 @@ class Login:
             if not user.claim_totp_step(step):
                 raise failed(otp_problem("This one-time password has been used already; wait for the next one."))
         clear_failures(username_key)
+        req.context.user_id = str(user.id)
         if needs_rehash(user.password_hash):
             User.update(password_hash=hash_password(credentials["password"])).where(User.id == user.id).execute()
         token_response(resp, self.tokens.issue(user, auth_time=int(moment)))

@@ -4,6 +4,8 @@ Apply `@falcon.before(require_token)` to a resource class to require a valid bea
 token's claims land in `req.context.user`. `require(role=..., permission=...)` also demands a role
 or a permission (403 when the token lacks it).
 """
+import peewee
+
 from resources.errors import Problem
 from security.tokens import InvalidToken
 
@@ -42,20 +44,21 @@ def authenticate(req) -> dict:
     if token is None:
         raise unauthorized("A bearer token is required: POST /auth to get one.", error=None)
     try:
-        return req.context.tokens.verify(token)
+        claims = req.context.tokens.verify(token)
     except InvalidToken as reason:
         raise unauthorized(str(reason)) from None
+    req.context.user_id = claims["sub"]  # for the access log
+    return claims
 
 
 def optional_user(req) -> dict | None:
     """The claims of a valid bearer token, or None: for public resources that say more to a user."""
-    token = bearer_token(req)
-    if token is None:
+    if bearer_token(req) is None:
         return None
     try:
-        return req.context.tokens.verify(token)
-    except InvalidToken:
-        return None
+        return authenticate(req)
+    except (Problem, peewee.DatabaseError, peewee.InterfaceError):
+        return None  # a public resource answers anonymously, also while the database is away
 
 
 def require_token(req, resp, resource, params):

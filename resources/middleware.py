@@ -1,7 +1,46 @@
-"""Request-scoped plumbing: the database connection and the request body limit."""
+"""Request-scoped plumbing: identity and access log, security headers, the database connection, body limit."""
+import logging
+import re
+import time
+import uuid
+
 import falcon
 
+from config.logs import request_id
 from models import database, releases_per_request
+from resources.client import client_address
+
+access_log = logging.getLogger("perfops.access")
+# An incoming X-Request-ID (Heroku's router sends one) is kept if it is a plain token.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+
+
+class RequestContext:
+    """Gives each request an id (the caller's X-Request-ID, or a new one), returns it, puts it in every log
+    line written meanwhile, and writes one access line when the response is ready."""
+
+    def __init__(self, trusted_proxy_hops: int):
+        self.trusted_proxy_hops = trusted_proxy_hops
+
+    def process_request(self, req, resp):
+        incoming = req.get_header("X-Request-ID") or ""
+        req.context.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        req.context.started = time.perf_counter()
+        req.context.user_id = None
+        request_id.set(req.context.request_id)
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Request-ID", req.context.request_id)
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        access_log.info("%s %s %s", req.method, req.path, resp.status_code, extra={
+            "method": req.method,
+            "path": req.path,
+            "status": resp.status_code,
+            "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
+            "user_id": req.context.user_id,
+            "ip": client_address(req, self.trusted_proxy_hops),
+        })
+        request_id.set(None)
 
 
 class DatabaseSession:
@@ -20,12 +59,15 @@ class DatabaseSession:
 
 
 class RequestBodyLimit:
-    """Refuses a body over the limit from its Content-Length, before anything reads it."""
+    """Refuses a body over the limit from its Content-Length, before anything reads it, and a body without
+    one (chunked), which Falcon would read as empty."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
 
     def process_request(self, req, resp):
+        if req.get_header("Transfer-Encoding") and req.content_length is None:
+            raise falcon.HTTPLengthRequired(description="Send the request body with a Content-Length.")
         length = req.content_length
         if length is not None and length > self.max_bytes:
             raise falcon.HTTPContentTooLarge(

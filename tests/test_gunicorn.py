@@ -36,4 +36,24 @@ def test_release_then_web_with_three_workers(config, nodes):
             assert status == 200 and json.loads(body)["data"]["code"] == "GB"
         refreshed = post_json(f"{base}/auth/refresh", None, {"Authorization": f"Bearer {token}"})
         assert refreshed["data"]["tokenType"] == "Bearer"
-    assert '"GET /nodes.txt HTTP/1.1" 200' in server.output  # the access log goes to stdout
+    # Logs are JSON lines on stdout: the access log names the request, its id, and the user when known.
+    entries = [json.loads(line) for line in server.output.splitlines() if line.startswith("{")]
+    access = [e for e in entries if e["logger"] == "perfops.access"]
+    assert any(e["path"] == "/nodes.txt" and e["status"] == 200 and e["request_id"] for e in access)
+    assert any(e["path"] == "/countries/GB" and e["user_id"] for e in access)
+    assert any(e["logger"] == "gunicorn.error" and "Booting worker" in e["message"] for e in entries)
+    assert PASSWORD not in server.output and token not in server.output
+
+
+def test_a_chunked_body_is_refused_with_411(config, db):
+    """Falcon would read a body without Content-Length as empty; the client is told to send one."""
+    import http.client
+
+    with serve(procfile_env(config.database_url, workers=1)) as (base, _):
+        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+        connection.request("POST", "/auth", body=iter([b'{"username": "a", ', b'"password": "b"}']),
+                           headers={"Content-Type": "application/json"}, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 411
+        assert response.getheader("Content-Type") == "application/problem+json"
+        connection.close()
