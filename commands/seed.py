@@ -10,7 +10,7 @@ import random
 import time
 
 from config import PROJECT_ROOT
-from models import City, Country, Region, database, fold
+from models import City, Country, Region, fold, write_transaction
 from models.node_writes import NodeRow, upsert_nodes
 
 DATA = PROJECT_ROOT / "data"
@@ -83,7 +83,7 @@ def demo_node_rows(count: int) -> list[NodeRow]:
 
 def seed(demo_nodes: int = 0, report=print) -> None:
     started = time.monotonic()
-    with database.atomic():
+    with write_transaction():
         regions = region_rows()
         report("regions: {} ({} new, {} updated)".format(len(regions), *sync(Region, regions)))
         countries = country_rows()

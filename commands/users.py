@@ -5,7 +5,7 @@ import sys
 
 import segno
 
-from models import User, database, fold, utc_now
+from models import User, fold, utc_now, write_transaction
 from security import totp
 from security.passwords import hash_password, password_problem
 
@@ -140,7 +140,7 @@ def users(args) -> None:
 def _guarded(command):
     def run(args) -> int:
         try:
-            with database.atomic():
+            with write_transaction():
                 command(args)
         except CommandError as error:
             print(f"manage.py {args.command}: {error}", file=sys.stderr)

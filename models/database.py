@@ -79,3 +79,10 @@ def releases_per_request(db=None) -> bool:
     """
     db = database.obj if db is None else db
     return isinstance(db, PooledPostgresqlDatabase)
+
+
+def write_transaction():
+    """A transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a transaction
+    that reads first and writes later fails at once ("database is locked") if another writer committed in
+    between, whatever the busy timeout; waiting for the lock up front lets concurrent writers queue."""
+    return database.atomic("IMMEDIATE") if isinstance(database.obj, SqliteDatabase) else database.atomic()

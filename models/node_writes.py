@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.database import database
+from models.database import write_transaction
 from models.location import City
 from models.node import Node, utc_now
 
@@ -39,7 +39,7 @@ def _chunks(items: list, size: int = BATCH):
 
 def upsert_nodes(rows: list[NodeRow]) -> UpsertCounts:
     """All rows or none. A row whose address exists updates that node (same id)."""
-    with database.atomic():
+    with write_transaction():
         places = {}
         for ids in _chunks(sorted({row.city for row in rows})):
             query = City.select(City.id, City.country, City.region).where(City.id.in_(ids)).tuples()
@@ -65,6 +65,9 @@ def upsert_nodes(rows: list[NodeRow]) -> UpsertCounts:
                 "ip": row.ip, "asn": row.asn, "network": row.network, "city": row.city,
                 "country": country, "region": region, "created_at": now, "updated_at": now,
             })
+        # Every importer writes addresses in the same order, so two at once wait for each other on PostgreSQL
+        # instead of deadlocking.
+        writes.sort(key=lambda write: write["ip"])
         for batch in _chunks(writes):
             # ON CONFLICT keeps a concurrent importer of the same address from failing this one.
             (Node.insert_many(batch)

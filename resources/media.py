@@ -44,6 +44,8 @@ class ContentNegotiation:
     def process_resource(self, req, resp, resource, params):
         if resource is None or isinstance(resource, StaticRoute):
             return
+        if not hasattr(resource, f"on_{req.method.lower()}"):
+            return  # a method the resource lacks: Falcon's 405 comes first
         offered = getattr(resource, "media_types", JSON_ONLY)
         if offered is None:
             return

@@ -88,10 +88,9 @@ def child_pids(pid: int) -> list[int]:
 def wait_for_workers(pid: int, count: int) -> list[int]:
     """The gunicorn master's children, once `count` have booted (the shell may or may not exec it)."""
     deadline = time.monotonic() + 30
+    master = gunicorn_master(pid)
     while True:
-        children = child_pids(pid)
-        if len(children) == 1 and child_pids(children[0]):
-            children = child_pids(children[0])  # `pid` is the shell, its child the master
+        children = child_pids(master)
         if len(children) >= count or time.monotonic() > deadline:
             return children
         time.sleep(0.1)
@@ -108,3 +107,12 @@ def post_json(url: str, body, headers=None) -> dict:
                                      headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+def gunicorn_master(pid: int) -> int:
+    """The master's pid: `pid` itself when the shell exec'd gunicorn, else the shell's one child."""
+    if Path(f"/proc/{pid}/exe").resolve().name.startswith("python"):
+        return pid
+    children = child_pids(pid)
+    assert len(children) == 1, children
+    return children[0]

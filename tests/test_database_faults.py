@@ -1,0 +1,175 @@
+"""PostgreSQL going away under the running app: 503 with Retry-After, then recovery without a restart.
+
+The test runs its own throwaway cluster (initdb into a temporary folder, a free port) so it can stop and
+start it; it is skipped where the PostgreSQL server binaries are absent. Times are printed, not asserted:
+run with -s to see them.
+"""
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from config import Config
+from models import Node, connect_database
+from models.database import open_database
+from tests.conftest import JWT_SECRET
+from tests.contract import ContractClient
+from tests.live_server import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def server_binary(name: str) -> str | None:
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else shutil.which(name)
+
+
+INITDB, PG_CTL = server_binary("initdb"), server_binary("pg_ctl")
+
+
+class Cluster:
+    """A PostgreSQL cluster in a temporary folder, run as the `postgres` user when we are root."""
+
+    def __init__(self, folder):
+        self.data = folder / "data"
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            uid = pwd.getpwnam(self.user).pw_uid
+            os.chown(folder, uid, -1)
+        self.run(INITDB, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+
+    def run(self, *command):
+        if self.user:
+            command = ("runuser", "-u", self.user, "--", *command)
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self):
+        self.run(PG_CTL, "-D", str(self.data), "-l", str(self.data / "log"), "-w", "start", "-o",
+                 f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} -c fsync=off")
+
+    def stop(self):
+        self.run(PG_CTL, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    @property
+    def url(self):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+@pytest.fixture
+def cluster():
+    if not (INITDB and PG_CTL) or (os.geteuid() == 0 and not shutil.which("runuser")):
+        pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    # Directly under the system temp folder: pytest's own are private to root, and postgres must enter it.
+    folder = Path(tempfile.mkdtemp(prefix="perfops-pg-"))
+    try:
+        cluster = Cluster(folder)
+        cluster.start()
+        yield cluster
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def app_on_cluster(cluster):
+    """The app on the throwaway cluster, migrated; the models are pointed back where they were after."""
+    from commands.migrate import migrate
+    from models import database as proxy
+
+    previous = proxy.obj
+    config = Config(database_url=cluster.url, jwt_secret=JWT_SECRET, db_connect_timeout=2, db_pool_timeout=2,
+                    retry_after=4)
+    database = open_database(config)
+    connect_database(config, database)
+    migrate()
+    client = ContractClient(create_app(config, db=database))
+    yield client
+    database.close_all()
+    proxy.initialize(previous)
+
+
+def timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_a_stopped_database_is_503_and_its_return_is_served(cluster, app_on_cluster):
+    client = app_on_cluster
+    for _ in range(3):  # pooled connections exist and are in use
+        assert client.simulate_get("/nodes").status_code == 200
+
+    cluster.stop()
+    result, seconds_to_503 = timed(lambda: client.simulate_get("/nodes"))
+    assert result.status_code == 503 and result.headers["retry-after"] == "4"
+    assert result.headers["content-type"] == "application/problem+json"
+    assert client.simulate_get("/health").status_code == 503
+    assert client.simulate_get("/nodes.txt").status_code == 503
+    assert client.simulate_get("/ping").status_code == 200  # liveness does not need the database
+
+    cluster.start()
+    started = time.monotonic()
+    attempts = 0
+    while True:  # the service comes back by itself: no restart, no reconfiguration
+        attempts += 1
+        status = client.simulate_get("/nodes").status_code
+        if status == 200 or attempts == 50:
+            break
+        time.sleep(0.1)
+    seconds_to_recover = time.monotonic() - started
+    assert status == 200
+    # No broken connection from before the stop is handed out again.
+    assert all(client.simulate_get(path).status_code == 200 for path in ["/nodes", "/health", "/nodes.txt"] * 5)
+    print(f"\n503 after {seconds_to_503 * 1000:.0f} ms with the database down; "
+          f"served again {seconds_to_recover * 1000:.0f} ms after it was back ({attempts} request(s))")
+
+
+def test_a_restart_between_requests_costs_no_failed_request(cluster, app_on_cluster):
+    client = app_on_cluster
+    assert client.simulate_get("/health").status_code == 200
+    cluster.stop()
+    cluster.start()
+    # The pool checks a connection before handing it out; the stale one is replaced, not served.
+    assert [client.simulate_get("/health").status_code for _ in range(5)] == [200] * 5
+
+
+def test_a_write_cut_off_mid_way_leaves_nothing_half_written(cluster, app_on_cluster):
+    from models.node_writes import NodeRow, upsert_nodes
+    from models import City, Country, Region
+    import peewee
+
+    Region.create(id=154, name="Northern Europe", name_key="northern europe", continent="EU")
+    Country.create(code="GB", name="United Kingdom", name_key="united kingdom", iso3="GBR", iso_numeric="826",
+                   continent="EU", region=154)
+    City.create(id=2643743, name="London", name_key="london", country="GB", region=154, latitude=51.5,
+                longitude=-0.1, population=8961989, timezone="Europe/London")
+    rows = [NodeRow(line=i, ip=f"2001:db8::{i:x}", city=2643743) for i in range(1, 1201)]  # three batches
+    original = Node._meta.database.obj.execute_sql
+    calls = []
+
+    def stop_after_first_batch(sql, params=None, *args, **kwargs):
+        if sql.startswith('INSERT INTO "node"'):
+            if calls:
+                cluster.stop()  # the database goes away between the first batch and the second
+            calls.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    Node._meta.database.obj.execute_sql = stop_after_first_batch
+    try:
+        with pytest.raises((peewee.OperationalError, peewee.InterfaceError)):
+            upsert_nodes(rows)
+    finally:
+        Node._meta.database.obj.execute_sql = original
+    cluster.start()
+    Node._meta.database.obj.close_all()
+    assert len(calls) == 2 and Node.select().count() == 0  # the first batch was rolled back with the rest
