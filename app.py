@@ -6,6 +6,7 @@ import falcon
 from config import Config
 from models import connect_database
 from resources.auth import Login, Refresh
+from resources.cache import DataVersion, ResponseCache
 from resources.docs import SWAGGER_UI_ASSETS, DocsPage, OpenApiDocument
 from resources.errors import install_error_handlers
 from resources.health import Health
@@ -28,7 +29,8 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falco
     config = config or Config.from_env()
     connect_database(config, db)
     tokens = TokenService(config, clock)
-    middleware = [RequestContext(config.trusted_proxy_hops)]
+    cache = ResponseCache(config.response_cache_bytes, DataVersion(config.data_freshness))
+    middleware = [RequestContext(config.trusted_proxy_hops, cache)]
     if config.cors_origins:
         middleware.append(falcon.CORSMiddleware(
             allow_origins="*" if "*" in config.cors_origins else list(config.cors_origins),

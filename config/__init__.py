@@ -59,6 +59,10 @@ class Config:
     # Reverse proxies in front of the service whose X-Forwarded-For is believed (Heroku's router: 1).
     trusted_proxy_hops: int = 0
     max_body_bytes: int = 64 * 1024
+    # Rendered GET responses kept per worker (bytes; 0: none), and how stale the data version they are
+    # checked against may be (seconds): the bound on how late a change is served.
+    response_cache_bytes: int = 32 * 1024 * 1024
+    data_freshness: float = 0.5
     # Origins allowed to call the API from a browser; empty: CORS off.
     cors_origins: tuple[str, ...] = ()
     version: str = API_VERSION
@@ -93,6 +97,8 @@ class Config:
             retry_after=_number(env, "RETRY_AFTER", 5, 1, 3600),
             trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
             cors_origins=_origins(env.get("CORS_ORIGINS", "")),
+            response_cache_bytes=_number(env, "RESPONSE_CACHE_BYTES", 32 * 1024 * 1024, 0, 2**34),
+            data_freshness=_number(env, "DATA_FRESHNESS", 0.5, 0.0, 1.0, float),
             jwt_secret=env.get("JWT_SECRET") or None,
             jwt_algorithm=env.get("JWT_ALGORITHM", "").strip() or "HS256",
             jwt_ttl=_number(env, "JWT_TTL", 900, 30, 86400),

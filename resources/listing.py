@@ -14,8 +14,9 @@ from marshmallow import Schema, ValidationError
 from peewee import Field, ModelSelect
 
 from models import fold
-from resources.conditional import not_modified
+from resources.cache import respond
 from resources.errors import bad_request, not_found
+from resources.media import JSON, serialize
 from schemas.query import MAX_ID, integer_values, list_query_schema, text_values
 
 
@@ -139,18 +140,32 @@ class ListCollection:
     spec: ListSpec
 
     def on_get(self, req, resp):
-        args = self.spec.parse(req)
-        if not_modified(req, resp, req.context.media_type):
-            return
-        rows, total = self.spec.page(args)
-        resp.media = {
-            "data": self.spec.schema.dump(rows, many=True),
-            "meta": {"pagination": pagination(req, args, total, len(rows))},
-        }
+        def render(args):
+            rows, total = self.spec.page(args)
+            return JSON, serialize(resp, JSON, {
+                "data": self.spec.schema.dump(rows, many=True),
+                "meta": {"pagination": pagination(req, args, total, len(rows))},
+            })
+
+        respond(req, resp, JSON, lambda: self.spec.parse(req), render)
 
 
-def get_or_404(spec: ListSpec, key, missing: str):
-    row = spec.select().where(spec.key == key).get_or_none()
-    if row is None:
-        raise not_found(missing)
-    return row
+class ItemResource:
+    """GET on one record of `spec`, by its key in the path; `noun` names it in a 404."""
+
+    spec: ListSpec
+    noun: str
+
+    def key(self, value):
+        return value
+
+    def on_get(self, req, resp, **params):
+        (value,) = params.values()
+
+        def render(key):
+            row = self.spec.select().where(self.spec.key == key).get_or_none()
+            if row is None:
+                raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.")
+            return JSON, serialize(resp, JSON, {"data": self.spec.schema.dump(row)})
+
+        respond(req, resp, JSON, lambda: self.key(value), render)

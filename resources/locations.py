@@ -6,7 +6,7 @@ import falcon
 from models import City, Country, Region
 from resources.errors import not_found
 from resources.hooks import require_token
-from resources.listing import IntegerFilter, ListCollection, ListSpec, TextFilter, get_or_404
+from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
 from schemas.locations import city_schema, country_schema, region_schema
 
 REGIONS = ListSpec(
@@ -67,9 +67,9 @@ class RegionCollection(ListCollection):
 
 
 @falcon.before(require_token)
-class RegionItem:
-    def on_get(self, req, resp, region):
-        resp.media = {"data": region_schema.dump(get_or_404(REGIONS, region, f"No region with id {region}."))}
+class RegionItem(ItemResource):
+    spec = REGIONS
+    noun = "region with id"
 
 
 @falcon.before(require_token)
@@ -78,12 +78,14 @@ class CountryCollection(ListCollection):
 
 
 @falcon.before(require_token)
-class CountryItem:
-    def on_get(self, req, resp, country):
-        missing = f"No country with code {country[:10]!r}."
-        if not COUNTRY_CODE.fullmatch(country):
-            raise not_found(missing)
-        resp.media = {"data": country_schema.dump(get_or_404(COUNTRIES, country.upper(), missing))}
+class CountryItem(ItemResource):
+    spec = COUNTRIES
+    noun = "country with code"
+
+    def key(self, value):
+        if not COUNTRY_CODE.fullmatch(value):
+            raise not_found(f"No country with code {value[:10]!r}.")
+        return value.upper()
 
 
 @falcon.before(require_token)
@@ -92,6 +94,6 @@ class CityCollection(ListCollection):
 
 
 @falcon.before(require_token)
-class CityItem:
-    def on_get(self, req, resp, city):
-        resp.media = {"data": city_schema.dump(get_or_404(CITIES, city, f"No city with id {city}."))}
+class CityItem(ItemResource):
+    spec = CITIES
+    noun = "city with id"

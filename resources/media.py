@@ -27,6 +27,11 @@ class TextLinesHandler(media.BaseHandler):
         raise falcon.HTTPUnsupportedMediaType(description="Request bodies are JSON.")
 
 
+def serialize(resp: falcon.Response, media_type: str, media) -> bytes:
+    """`media` as bytes, through the app's handler for `media_type` (JSON or text)."""
+    return resp.options.media_handlers[media_type].serialize(media, media_type)
+
+
 def install_media_handlers(app: falcon.App) -> None:
     json_handler = media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     handlers = {JSON: json_handler, TEXT: TextLinesHandler()}

@@ -19,10 +19,12 @@ class RequestContext:
     """Gives each request an id (the caller's X-Request-ID, or a new one), returns it, puts it in every log
     line written meanwhile, and writes one access line when the response is ready."""
 
-    def __init__(self, trusted_proxy_hops: int):
+    def __init__(self, trusted_proxy_hops: int, cache):
         self.trusted_proxy_hops = trusted_proxy_hops
+        self.cache = cache
 
     def process_request(self, req, resp):
+        req.context.cache = self.cache
         incoming = req.get_header("X-Request-ID") or ""
         req.context.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         req.context.started = time.perf_counter()

@@ -1,9 +1,9 @@
 """Measurement nodes: a JSON page, or the plain-text address list (contract §2, §7)."""
 from models import City, Country, Node, Region
 from models.streaming import fetch_batches
-from resources.conditional import not_modified
-from resources.listing import IntegerFilter, ListCollection, ListSpec, TextFilter, get_or_404
-from resources.media import JSON, TEXT, TEXT_UTF8
+from resources.cache import respond
+from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
+from resources.media import JSON, TEXT, TEXT_UTF8, serialize
 from schemas.nodes import node_schema
 
 NODES = ListSpec(
@@ -28,13 +28,14 @@ NODES = ListSpec(
 
 def address_list(req, resp) -> None:
     """Every matching node's address, one a line, in the list's order; not paginated."""
-    args = NODES.parse(req)
-    if not_modified(req, resp, TEXT):
-        return
-    resp.content_type = TEXT_UTF8
-    query = NODES.projection(args, Node.ip)
-    # Blocks of lines, each built from one batch of tuples: memory stays near the body's size.
-    resp.media = ["".join(f"{ip}\n" for (ip,) in rows) for rows in fetch_batches(query)]
+
+    def render(args):
+        query = NODES.projection(args, Node.ip)
+        # Blocks of lines, each built from one batch of tuples: memory stays near the body's size.
+        blocks = ["".join(f"{ip}\n" for (ip,) in rows) for rows in fetch_batches(query)]
+        return TEXT_UTF8, serialize(resp, TEXT, blocks)
+
+    respond(req, resp, TEXT, lambda: NODES.parse(req), render)
 
 
 class NodeCollection(ListCollection):
@@ -56,6 +57,6 @@ class NodeTextList:
         address_list(req, resp)
 
 
-class NodeItem:
-    def on_get(self, req, resp, node):
-        resp.media = {"data": node_schema.dump(get_or_404(NODES, node, f"No node with id {node}."))}
+class NodeItem(ItemResource):
+    spec = NODES
+    noun = "node with id"

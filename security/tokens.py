@@ -17,6 +17,7 @@ from config import Config
 from models import shared_secret
 
 log = logging.getLogger(__name__)
+VERIFIED_TOKENS = 4096
 REQUIRED_CLAIMS = ["sub", "name", "email", "role", "permissions", "iat", "exp", "jti", "auth_time", "ver"]
 
 
@@ -38,6 +39,9 @@ class TokenService:
         self.clock = clock
         self._secret = config.jwt_secret
         self._lock = threading.Lock()
+        # Signatures already checked: the claims of a token string never change, only whether it has
+        # expired, which is checked on every use. Bounded; cleared when full.
+        self._verified: dict[str, dict] = {}
 
     def now(self) -> int:
         return int(self.clock().timestamp())
@@ -69,6 +73,17 @@ class TokenService:
 
     def verify(self, token: str) -> dict:
         """The claims of a well-signed, unexpired token of ours; raises InvalidToken otherwise."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            if len(self._verified) >= VERIFIED_TOKENS:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims["exp"] <= self.now():
+            raise InvalidToken("The token has expired.")
+        return claims
+
+    def _verify_signature(self, token: str) -> dict:
         try:
             claims = jwt.decode(
                 token, self.secret(), algorithms=[self.algorithm],
@@ -80,6 +95,4 @@ class TokenService:
         if not all(isinstance(claims[name], int) and not isinstance(claims[name], bool)
                    for name in ("iat", "exp", "auth_time", "ver")) or not claims["sub"].isdigit():
             raise InvalidToken("The token's claims are malformed.")
-        if claims["exp"] <= self.now():
-            raise InvalidToken("The token has expired.")
         return claims

@@ -81,7 +81,9 @@ def clock():
 
 @pytest.fixture(scope="session")
 def config(database_url):
-    return Config(database_url=database_url, db_pool_size=8, jwt_secret=JWT_SECRET)
+    # data_freshness=0: every request re-reads the data version, so a test sees its own writes at once.
+    # (The freshness bound itself is tested in test_freshness.py.)
+    return Config(database_url=database_url, db_pool_size=8, jwt_secret=JWT_SECRET, data_freshness=0.0)
 
 
 @pytest.fixture(scope="session")

@@ -87,8 +87,9 @@ def app_on_cluster(cluster):
     from models import database as proxy
 
     previous = proxy.obj
+    # data_freshness=0: every request asks the database (else cached pages are served a moment longer).
     config = Config(database_url=cluster.url, jwt_secret=JWT_SECRET, db_connect_timeout=2, db_pool_timeout=2,
-                    retry_after=4)
+                    retry_after=4, data_freshness=0.0)
     database = open_database(config)
     connect_database(config, database)
     migrate()
