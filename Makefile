@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 DEMO_NODES ?= 1000
 
-.PHONY: run test migrate seed docs-screenshot clean
+.PHONY: run test migrate seed docs-screenshot bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,8 @@ docs-screenshot: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# wrk against the service and its ceiling, SQLite and PostgreSQL, 10k and 100k nodes: bench/results/latest.md
+bench: $(VENV)/.dev
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """gunicorn settings for the Procfile's `web` process; PORT and WEB_CONCURRENCY come from config."""
 from config import Config
-from config.logs import LOGGING
+from config.logs import LOGGING, lighten_logging
 
 _config = Config.from_env()
 
@@ -17,3 +17,4 @@ max_requests_jitter = 2000
 # request id and the user; gunicorn's own messages go through the same formatter.
 accesslog = None
 logconfig_dict = LOGGING
+lighten_logging()

@@ -2,7 +2,7 @@
 import logging
 import re
 import time
-import uuid
+import secrets
 
 import falcon
 
@@ -26,7 +26,7 @@ class RequestContext:
     def process_request(self, req, resp):
         req.context.cache = self.cache
         incoming = req.get_header("X-Request-ID") or ""
-        req.context.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        req.context.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         req.context.started = time.perf_counter()
         req.context.user_id = None
         request_id.set(req.context.request_id)
@@ -34,14 +34,14 @@ class RequestContext:
     def process_response(self, req, resp, resource, req_succeeded):
         resp.set_header("X-Request-ID", req.context.request_id)
         resp.set_header("X-Content-Type-Options", "nosniff")
-        access_log.info("%s %s %s", req.method, req.path, resp.status_code, extra={
+        access_log.info("%s %s %s", req.method, req.path, resp.status_code, extra={"fields": {
             "method": req.method,
             "path": req.path,
             "status": resp.status_code,
             "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
             "user_id": req.context.user_id,
             "ip": client_address(req, self.trusted_proxy_hops),
-        })
+        }})
         request_id.set(None)
 
 

@@ -1,0 +1,269 @@
+"""`make bench`: the service under wrk against its ceiling, on SQLite and PostgreSQL, 10,000 and 100,000 nodes.
+
+For each database it builds (migrate, seed, `import-nodes` of a generated CSV), it starts the Procfile's `web`
+command with the production settings, logs in, and runs every scenario under wrk twice; each scenario's
+ceiling (bench/ceiling.py: a constant body of the same size and status, under the very same gunicorn
+settings) runs twice too. Medians of requests/s, p50 and p99 are reported with the ratio to the ceiling and
+the workers' memory. Results go to bench/results/latest.{md,json}.
+
+    python bench/run.py [--seconds 3] [--sizes 10000,100000] [--databases sqlite,postgresql]
+
+PostgreSQL is taken from BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres, used to
+create the benchmark databases) and skipped when it cannot be reached.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.live_server import free_port  # noqa: E402  (the same helper the tests use)
+
+RESULTS = ROOT / "bench" / "results"
+DATA = ROOT / "bench" / ".data"
+PASSWORD = "benchmark password 1"
+JWT_SECRET = "bench-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
+WRK_THREADS, WRK_CONNECTIONS = 2, 32
+
+# name, path, token needed, extra (conditional: send the ETag back; method)
+SCENARIOS = [
+    ("ping", "/ping", False, {}),
+    ("nodes page", "/nodes?perPage=50", False, {}),
+    ("nodes filtered+ordered", "/nodes?country=US&order=city&perPage=50", False, {}),
+    ("nodes page 2000", "/nodes?perPage=50&page=2000", False, {}),
+    ("node item", "/nodes/{node_id}", False, {}),
+    ("countries (token)", "/countries", True, {}),
+    ("cities US (token)", "/cities?country=US&perPage=100", True, {}),
+    ("nodes.txt", "/nodes.txt", False, {}),
+    ("nodes.txt 304", "/nodes.txt", False, {"conditional": True}),
+    ("auth refresh", "/auth/refresh", True, {"method": "POST"}),
+]
+
+
+def run(*command, env=None, stdin=None):
+    return subprocess.run(command, cwd=ROOT, env=env, input=stdin, check=True, capture_output=True, text=True)
+
+
+def service_env(database_url: str, **extra) -> dict:
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(free_port()), "JWT_SECRET": JWT_SECRET,
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.update(extra)
+    return env
+
+
+def build(database_url: str, nodes: int) -> float:
+    """Migrate, seed and import `nodes` generated nodes; returns the import's seconds."""
+    env = service_env(database_url)
+    run(sys.executable, "manage.py", "migrate", env=env)
+    run(sys.executable, "manage.py", "seed", env=env)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as out:
+        subprocess.run([sys.executable, "bench/generate_nodes.py", str(nodes)], cwd=ROOT, stdout=out, check=True)
+    started = time.monotonic()
+    run(sys.executable, "manage.py", "import-nodes", out.name, env=env)
+    seconds = time.monotonic() - started
+    os.unlink(out.name)
+    run(sys.executable, "manage.py", "createuser", "bench", "--name", "Bench", "--email", "bench@example.com",
+        "--role", "trial", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    return seconds
+
+
+class Server:
+    """A gunicorn started with the project's own config file (the Procfile's `web`), app or ceiling."""
+
+    def __init__(self, env: dict, app: str = "app:app"):
+        self.env = env
+        self.base = f"http://127.0.0.1:{env['PORT']}"
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(["gunicorn", "--config", "gunicorn.conf.py", app], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def workers_rss_kib(self) -> list[int]:
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        sizes = []
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status)[1]))
+        return sizes
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def fetch(url: str, headers: dict, method: str = "GET"):
+    request = urllib.request.Request(url, headers=headers, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:  # 304
+        return error.code, error.headers, b""
+
+
+def wrk(url: str, headers: dict, seconds: int, method: str = "GET") -> dict:
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
+               "-s", str(ROOT / "bench" / "report.lua"), url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "WRK_METHOD": method}).stdout
+    result = json.loads(output.split("RESULT ", 1)[1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_us", "p99_us")} | {
+        "errors": sum(run["errors"] + run["non2xx"] for run in runs)}
+
+
+def measure(server: Server, token: str, node_id: int, seconds: int) -> list[dict]:
+    rows = []
+    for name, path, needs_token, extra in SCENARIOS:
+        path = path.format(node_id=node_id)
+        headers = {"Authorization": f"Bearer {token}"} if needs_token else {}
+        method = extra.get("method", "GET")
+        status, response_headers, body = fetch(server.base + path, headers, method)
+        if extra.get("conditional"):
+            headers["If-None-Match"] = response_headers["ETag"]
+            status, _, body = fetch(server.base + path, headers)
+        rss_before = server.workers_rss_kib()
+        service = median_of([wrk(server.base + path, headers, seconds, method) for _ in range(2)])
+        rss_after = server.workers_rss_kib()
+        ceiling_server = Server(service_env("", CEILING_BYTES=str(len(body)), CEILING_STATUS=str(status)),
+                                app="bench.ceiling:app")
+        try:
+            ceiling = median_of([wrk(ceiling_server.base + "/", {}, seconds) for _ in range(2)])
+        finally:
+            ceiling_server.stop()
+        rows.append({
+            "scenario": name, "path": path, "status": status, "bytes": len(body),
+            "rps": round(service["rps"]), "p50_ms": service["p50_us"] / 1000, "p99_ms": service["p99_us"] / 1000,
+            "ceiling_rps": round(ceiling["rps"]), "ratio": round(service["rps"] / ceiling["rps"], 2),
+            "mb_per_s": round(service["rps"] * len(body) / 1e6, 1),
+            "errors": service["errors"],
+            "worker_rss_mib": round(max(rss_after) / 1024, 1),
+            "worker_growth_mib": round(max(a - b for a, b in zip(rss_after, rss_before)) / 1024, 1),
+        })
+        print(f"  {name:26} {rows[-1]['rps']:>7} req/s  p50 {rows[-1]['p50_ms']:6.2f} ms  "
+              f"x{rows[-1]['ratio']:.2f} of {rows[-1]['ceiling_rps']}  {rows[-1]['bytes']} B", flush=True)
+    return rows
+
+
+def token_costs(token: str) -> dict:
+    """What verifying a bearer token costs in this process: first use (the signature) and later uses (cached)."""
+    from datetime import datetime, timezone
+
+    from config import Config
+    from security.tokens import TokenService
+
+    service = TokenService(Config(jwt_secret=JWT_SECRET), lambda: datetime.now(timezone.utc))
+    per_call_us = lambda call: min(timeit.repeat(call, number=1000, repeat=5)) * 1000  # noqa: E731
+    signature = per_call_us(lambda: service._verify_signature(token))
+    service.verify(token)
+    return {"signature_us": round(signature, 1), "cached_us": round(per_call_us(lambda: service.verify(token)), 2)}
+
+
+def login(server: Server) -> str:
+    request = urllib.request.Request(server.base + "/auth", method="POST",
+                                     data=json.dumps({"username": "bench", "password": PASSWORD}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]["token"]
+
+
+def database_urls(kinds: list[str], sizes: list[int]) -> list[tuple[str, int, str]]:
+    targets = []
+    DATA.mkdir(parents=True, exist_ok=True)
+    admin = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    for kind in kinds:
+        for size in sizes:
+            if kind == "sqlite":
+                path = DATA / f"bench-{size}.sqlite3"
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                targets.append((kind, size, f"sqlite:///{path}"))
+                continue
+            try:
+                import psycopg2
+
+                connection = psycopg2.connect(admin, connect_timeout=3)
+            except Exception as error:  # no PostgreSQL here: say so and go on
+                print(f"PostgreSQL skipped: {error}".strip())
+                break
+            connection.autocommit = True
+            name = f"perfops_bench_{size}"
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                cursor.execute(f"CREATE DATABASE {name}")
+            connection.close()
+            targets.append((kind, size, re.sub(r"/[^/]*$", f"/{name}", admin)))
+    return targets
+
+
+def write_results(results: list[dict]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [f"# Benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+             f"`make bench` on {os.cpu_count()} cores: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}, each run "
+             f"{results[0]['seconds']} s, medians of 2 runs; ceiling = constant body of the same size and status "
+             "under the same gunicorn settings.", ""]
+    for result in results:
+        lines += [f"## {result['database']}, {result['nodes']:,} nodes", "",
+                  f"import-nodes: {result['import_seconds']:.1f} s; token verification: "
+                  f"{result['token']['signature_us']} µs first use, {result['token']['cached_us']} µs after", "",
+                  "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | × ceiling | MB/s | worker RSS MiB (growth) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in result["rows"]:
+            lines.append(f"| {row['scenario']} | {row['rps']:,} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
+                         f"{row['ceiling_rps']:,} | {row['ratio']:.2f} | {row['mb_per_s']} | "
+                         f"{row['worker_rss_mib']} ({row['worker_growth_mib']:+}) |")
+        lines.append("")
+    (RESULTS / "latest.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    args = parser.parse_args()
+    results = []
+    for kind, size, url in database_urls(args.databases.split(","), [int(s) for s in args.sizes.split(",")]):
+        print(f"{kind}, {size:,} nodes: building", flush=True)
+        import_seconds = build(url, size)
+        server = Server(service_env(url))
+        try:
+            token = login(server)
+            node_id = json.loads(fetch(f"{server.base}/nodes?perPage=1&page={size // 2}", {})[2])["data"][0]["id"]
+            rows = measure(server, token, node_id, args.seconds)
+            token_cost = token_costs(token)
+        finally:
+            server.stop()
+        results.append({"database": kind, "nodes": size, "seconds": args.seconds, "import_seconds": import_seconds,
+                        "token": token_cost, "rows": rows})
+        write_results(results)
+    print(f"wrote {RESULTS / 'latest.md'}")
+
+
+if __name__ == "__main__":
+    main()
