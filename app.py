@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 import falcon
 
 from config import Config
-from models import connect_database
+from config.logs import AccessLog
+from models import connect_database, releases_per_request
 from resources.auth import Login, Refresh
 from resources.cache import DataVersion, ResponseCache
 from resources.docs import SWAGGER_UI_ASSETS, DocsPage, OpenApiDocument
@@ -30,14 +31,16 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_now) -> falco
     connect_database(config, db)
     tokens = TokenService(config, clock)
     cache = ResponseCache(config.response_cache_bytes, DataVersion(config.data_freshness))
-    middleware = [RequestContext(config.trusted_proxy_hops, cache)]
+    middleware = [RequestContext(config.trusted_proxy_hops, cache, AccessLog() if config.access_log else None)]
     if config.cors_origins:
         middleware.append(falcon.CORSMiddleware(
             allow_origins="*" if "*" in config.cors_origins else list(config.cors_origins),
             expose_headers=["ETag", "X-Request-ID", "Retry-After", "WWW-Authenticate"],
         ))
-    middleware += [RequestBodyLimit(config.max_body_bytes), DatabaseSession(), Authentication(tokens),
-                   ContentNegotiation()]
+    middleware.append(RequestBodyLimit(config.max_body_bytes))
+    if releases_per_request():  # only pooled connections go back after each request
+        middleware.append(DatabaseSession())
+    middleware += [Authentication(tokens), ContentNegotiation()]
     app = falcon.App(middleware=middleware)
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)

@@ -11,8 +11,8 @@ worker_class = "sync"
 timeout = 25
 graceful_timeout = 20
 # Recycle workers now and then, staggered, so any slow leak stays bounded.
-max_requests = 20000
-max_requests_jitter = 2000
+max_requests = 200000
+max_requests_jitter = 20000
 # JSON lines on stdout (the platform collects them): the app writes the access log itself, with the
 # request id and the user; gunicorn's own messages go through the same formatter.
 accesslog = None

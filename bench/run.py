@@ -82,7 +82,9 @@ def build(database_url: str, nodes: int) -> float:
 class Server:
     """A gunicorn started with the project's own config file (the Procfile's `web`), app or ceiling."""
 
-    def __init__(self, env: dict, app: str = "app:app"):
+    def __init__(self, env: dict, app: str = "app:app", extra_env: dict | None = None):
+        self.extra_env = extra_env or {}
+        env = {**env, **self.extra_env}
         self.env = env
         self.base = f"http://127.0.0.1:{env['PORT']}"
         self.log = tempfile.TemporaryFile()
@@ -97,12 +99,14 @@ class Server:
             except OSError:
                 time.sleep(0.05)
 
-    def workers_rss_kib(self) -> list[int]:
+    def workers_rss_kib(self) -> dict[int, int]:
         children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
-        sizes = []
+        sizes = {}
         for pid in children:
-            status = Path(f"/proc/{pid}/status").read_text()
-            sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status)[1]))
+            try:  # a worker may be recycled (max_requests) at any moment
+                sizes[int(pid)] = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1])
+            except (OSError, TypeError):
+                pass
         return sizes
 
     def stop(self):
@@ -136,9 +140,11 @@ def median_of(runs: list[dict]) -> dict:
         "errors": sum(run["errors"] + run["non2xx"] for run in runs)}
 
 
-def measure(server: Server, token: str, node_id: int, seconds: int) -> list[dict]:
+def measure(server: Server, token: str, node_id: int, seconds: int, only=None) -> list[dict]:
     rows = []
     for name, path, needs_token, extra in SCENARIOS:
+        if only and name not in only:
+            continue
         path = path.format(node_id=node_id)
         headers = {"Authorization": f"Bearer {token}"} if needs_token else {}
         method = extra.get("method", "GET")
@@ -149,8 +155,8 @@ def measure(server: Server, token: str, node_id: int, seconds: int) -> list[dict
         rss_before = server.workers_rss_kib()
         service = median_of([wrk(server.base + path, headers, seconds, method) for _ in range(2)])
         rss_after = server.workers_rss_kib()
-        ceiling_server = Server(service_env("", CEILING_BYTES=str(len(body)), CEILING_STATUS=str(status)),
-                                app="bench.ceiling:app")
+        ceiling_server = Server(service_env("", CEILING_BYTES=str(len(body)), CEILING_STATUS=str(status),
+                                            **server.extra_env), app="bench.ceiling:app")
         try:
             ceiling = median_of([wrk(ceiling_server.base + "/", {}, seconds) for _ in range(2)])
         finally:
@@ -161,8 +167,10 @@ def measure(server: Server, token: str, node_id: int, seconds: int) -> list[dict
             "ceiling_rps": round(ceiling["rps"]), "ratio": round(service["rps"] / ceiling["rps"], 2),
             "mb_per_s": round(service["rps"] * len(body) / 1e6, 1),
             "errors": service["errors"],
-            "worker_rss_mib": round(max(rss_after) / 1024, 1),
-            "worker_growth_mib": round(max(a - b for a, b in zip(rss_after, rss_before)) / 1024, 1),
+            "worker_rss_mib": round(max(rss_after.values()) / 1024, 1),
+            # Growth of a worker that lived through the whole scenario (a recycled one starts anew).
+            "worker_growth_mib": round(max([rss_after[p] - rss_before[p] for p in rss_after if p in rss_before],
+                                           default=0) / 1024, 1),
         })
         print(f"  {name:26} {rows[-1]['rps']:>7} req/s  p50 {rows[-1]['p50_ms']:6.2f} ms  "
               f"x{rows[-1]['ratio']:.2f} of {rows[-1]['ceiling_rps']}  {rows[-1]['bytes']} B", flush=True)
@@ -220,13 +228,14 @@ def database_urls(kinds: list[str], sizes: list[int]) -> list[tuple[str, int, st
     return targets
 
 
-def write_results(results: list[dict]) -> None:
+def write_results(results: list[dict], label: str, settings: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{label}.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [f"# Benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
              f"`make bench` on {os.cpu_count()} cores: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}, each run "
              f"{results[0]['seconds']} s, medians of 2 runs; ceiling = constant body of the same size and status "
-             "under the same gunicorn settings.", ""]
+             "under the same gunicorn settings.",
+             f"Settings beyond the production defaults: {settings or 'none'}.", ""]
     for result in results:
         lines += [f"## {result['database']}, {result['nodes']:,} nodes", "",
                   f"import-nodes: {result['import_seconds']:.1f} s; token verification: "
@@ -238,7 +247,7 @@ def write_results(results: list[dict]) -> None:
                          f"{row['ceiling_rps']:,} | {row['ratio']:.2f} | {row['mb_per_s']} | "
                          f"{row['worker_rss_mib']} ({row['worker_growth_mib']:+}) |")
         lines.append("")
-    (RESULTS / "latest.md").write_text("\n".join(lines))
+    (RESULTS / f"{label}.md").write_text("\n".join(lines))
 
 
 def main() -> None:
@@ -246,23 +255,29 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the service and its ceiling, e.g. GUNICORN_CMD_ARGS='--threads 4'")
+    parser.add_argument("--label", default="latest", help="results go to bench/results/LABEL.{md,json}")
     args = parser.parse_args()
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    only = set(args.only.split(",")) if args.only else None
     results = []
     for kind, size, url in database_urls(args.databases.split(","), [int(s) for s in args.sizes.split(",")]):
         print(f"{kind}, {size:,} nodes: building", flush=True)
         import_seconds = build(url, size)
-        server = Server(service_env(url))
+        server = Server(service_env(url), extra_env=extra_env)
         try:
             token = login(server)
             node_id = json.loads(fetch(f"{server.base}/nodes?perPage=1&page={size // 2}", {})[2])["data"][0]["id"]
-            rows = measure(server, token, node_id, args.seconds)
+            rows = measure(server, token, node_id, args.seconds, only)
             token_cost = token_costs(token)
         finally:
             server.stop()
         results.append({"database": kind, "nodes": size, "seconds": args.seconds, "import_seconds": import_seconds,
                         "token": token_cost, "rows": rows})
-        write_results(results)
-    print(f"wrote {RESULTS / 'latest.md'}")
+        write_results(results, args.label, extra_env)
+    print(f"wrote {RESULTS / (args.label + '.md')}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class Config:
     # checked against may be (seconds): the bound on how late a change is served.
     response_cache_bytes: int = 32 * 1024 * 1024
     data_freshness: float = 0.5
+    # One JSON access line per request; off where the platform's router logs requests already.
+    access_log: bool = True
     # Origins allowed to call the API from a browser; empty: CORS off.
     cors_origins: tuple[str, ...] = ()
     version: str = API_VERSION
@@ -97,6 +99,7 @@ class Config:
             retry_after=_number(env, "RETRY_AFTER", 5, 1, 3600),
             trusted_proxy_hops=_number(env, "TRUSTED_PROXY_HOPS", 0, 0, 10),
             cors_origins=_origins(env.get("CORS_ORIGINS", "")),
+            access_log=_number(env, "ACCESS_LOG", 1, 0, 1) == 1,
             response_cache_bytes=_number(env, "RESPONSE_CACHE_BYTES", 32 * 1024 * 1024, 0, 2**34),
             data_freshness=_number(env, "DATA_FRESHNESS", 0.5, 0.0, 1.0, float),
             jwt_secret=env.get("JWT_SECRET") or None,

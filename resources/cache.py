@@ -85,6 +85,11 @@ def make_etag(version: int, key: tuple) -> str:
 
 
 def _matches(req: falcon.Request, tag: str) -> bool:
+    header = req.get_header("If-None-Match")
+    if header is None:
+        return False
+    if header == f'"{tag}"':  # what a poller sends back, compared without parsing
+        return True
     return any(candidate == "*" or str(candidate) == tag for candidate in (req.if_none_match or ()))
 
 

@@ -54,7 +54,9 @@ class ContentNegotiation:
         offered = getattr(resource, "media_types", JSON_ONLY)
         if offered is None:
             return
-        chosen = req.client_prefers(offered)
+        accept = req.get_header("Accept")
+        # Most API clients send no Accept, or */*: the first type offered, without parsing.
+        chosen = offered[0] if accept is None or accept == "*/*" else req.client_prefers(offered)
         if chosen is None:
             raise falcon.HTTPNotAcceptable(
                 description=f"This resource is available as {' or '.join(offered)}, "

@@ -1,16 +1,14 @@
 """Request-scoped plumbing: identity and access log, security headers, the database connection, body limit."""
-import logging
 import re
 import time
 import secrets
 
 import falcon
 
-from config.logs import request_id
-from models import database, releases_per_request
+from config.logs import AccessLog, request_id
+from models import database
 from resources.client import client_address
 
-access_log = logging.getLogger("perfops.access")
 # An incoming X-Request-ID (Heroku's router sends one) is kept if it is a plain token.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 
@@ -19,9 +17,10 @@ class RequestContext:
     """Gives each request an id (the caller's X-Request-ID, or a new one), returns it, puts it in every log
     line written meanwhile, and writes one access line when the response is ready."""
 
-    def __init__(self, trusted_proxy_hops: int, cache):
+    def __init__(self, trusted_proxy_hops: int, cache, access_log: AccessLog | None):
         self.trusted_proxy_hops = trusted_proxy_hops
         self.cache = cache
+        self.access_log = access_log
 
     def process_request(self, req, resp):
         req.context.cache = self.cache
@@ -34,29 +33,30 @@ class RequestContext:
     def process_response(self, req, resp, resource, req_succeeded):
         resp.set_header("X-Request-ID", req.context.request_id)
         resp.set_header("X-Content-Type-Options", "nosniff")
-        access_log.info("%s %s %s", req.method, req.path, resp.status_code, extra={"fields": {
+        if self.access_log:
+            self.log_access(req, resp)
+        request_id.set(None)
+
+    def log_access(self, req, resp):
+        self.access_log.write(f"{req.method} {req.path} {resp.status_code}", {
             "method": req.method,
             "path": req.path,
             "status": resp.status_code,
             "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
             "user_id": req.context.user_id,
             "ip": client_address(req, self.trusted_proxy_hops),
-        }})
-        request_id.set(None)
+        })
 
 
 class DatabaseSession:
-    """Connections open lazily on the first query (so /ping never touches the database).
+    """Returns a pooled PostgreSQL connection to the pool when the response is ready.
 
-    A pooled PostgreSQL connection goes back to the pool when the response is ready; a SQLite
-    connection stays with its worker thread.
+    Connections open lazily on the first query (so /ping never touches the database). Not installed for
+    SQLite, whose connection stays with its worker thread.
     """
 
-    def __init__(self):
-        self.release = releases_per_request()
-
     def process_response(self, req, resp, resource, req_succeeded):
-        if self.release and not database.is_closed():
+        if not database.is_closed():
             database.close()
 
 

@@ -28,22 +28,26 @@ def test_an_incoming_request_id_is_kept_if_it_is_a_plain_token(anonymous):
         assert returned != hostile and len(returned) == 32
 
 
-def json_lines(caplog):
+def json_lines(caplog, capsys):
+    """Application records (through the JSON formatter) and the access lines written to stdout."""
     formatter = JsonFormatter()
-    return [json.loads(formatter.format(record)) for record in caplog.records]
+    records = [json.loads(formatter.format(record)) for record in caplog.records]
+    return records + [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
 
-def test_logs_are_json_with_request_id_and_user_and_never_a_secret(anonymous, clock, caplog):
+def test_logs_are_json_with_request_id_and_user_and_never_a_secret(anonymous, clock, caplog, capsys):
     make_user("alice", otp_secret=OTP_SECRET)
     caplog.set_level(logging.INFO)
     caplog.handler.addFilter(RequestIdFilter())  # as the stdout handler has it
+    logging.getLogger("security.tokens").warning("an application line")
     code = totp.code_at(OTP_SECRET, clock())
     result = anonymous.simulate_post("/auth", json={"username": "alice", "password": PASSWORD, "otp": code},
                                      headers={"X-Request-ID": "req-login-1"})
     token = result.json["data"]["token"]
     anonymous.simulate_get("/countries/GB", headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-2"})
     anonymous.simulate_post("/auth", json={"username": "alice", "password": "wrong password guess"})
-    entries = json_lines(caplog)
+    entries = json_lines(caplog, capsys)
+    assert any(e["logger"] == "security.tokens" and e["level"] == "warning" for e in entries)
     access = [e for e in entries if e["logger"] == "perfops.access"]
     login = next(e for e in access if e["request_id"] == "req-login-1")
     assert (login["method"], login["path"], login["status"], login["user_id"]) == ("POST", "/auth", 200, login["user_id"])
