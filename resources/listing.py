@@ -90,9 +90,6 @@ class ListSpec:
         descending = args["direction"] == "desc"
         return query.order_by(*[column.desc() if descending else column.asc() for column in columns])
 
-    def matching(self, args: dict) -> ModelSelect:
-        return self.order(self.where(self.select(), args), args)
-
     def projection(self, args: dict, *columns: Field) -> ModelSelect:
         """Only `columns` of the matching rows, in order, joining only what the ordering needs."""
         model = self.key.model
@@ -105,7 +102,10 @@ class ListSpec:
     def page(self, args: dict) -> tuple[list, int]:
         # Filters are on the listed table's own columns, so the count needs no join.
         total = self.where(self.key.model.select(), args).count()
-        rows = list(self.matching(args).paginate(args["page"], args["perPage"]))
+        # Deferred join: the offset is walked over keys alone (joining only what the ordering needs),
+        # then the page's rows are fetched whole by key, so a deep page does not join every row it skips.
+        keys = self.projection(args, self.key).paginate(args["page"], args["perPage"])
+        rows = list(self.order(self.select().where(self.key.in_(keys)), args))
         return rows, total
 
 
