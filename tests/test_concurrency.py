@@ -39,11 +39,14 @@ def test_readers_of_the_text_list_see_whole_imports_only(app, db):
 
     def read():
         client = ContractClient(app)
-        while not done.is_set():
+        while True:
+            finished = done.is_set()  # one more read after the last import has committed
             lines = client.simulate_get("/nodes.txt").text.splitlines()
             if len(lines) % size or lines != expected[:len(lines)]:
                 problems.append(len(lines))
             seen.append(len(lines))
+            if finished:
+                break
 
     with ThreadPoolExecutor(4) as pool:
         readers = [pool.submit(read) for _ in range(4)]
