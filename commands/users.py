@@ -150,11 +150,11 @@ def _guarded(command):
 
 
 COMMANDS = {
-    "createuser": ("create a user (prompts for the password unless --password-stdin)", createuser_arguments, createuser),
-    "setpassword": ("set a user's password; revokes the user's tokens", setpassword_arguments, setpassword),
-    "enable": ("let a disabled user log in again", username_argument, enable),
-    "disable": ("stop a user logging in and revoke the user's tokens", username_argument, disable),
-    "otp": ("turn a user's TOTP two-factor authentication on (new secret) or off", otp_arguments, otp),
-    "users": ("list the users", None, users),
+    "createuser": ("create a user (prompts for the password unless --password-stdin)", createuser_arguments,
+                   _guarded(createuser)),
+    "setpassword": ("set a user's password; revokes the user's tokens", setpassword_arguments, _guarded(setpassword)),
+    "enable": ("let a disabled user log in again", username_argument, _guarded(enable)),
+    "disable": ("stop a user logging in and revoke the user's tokens", username_argument, _guarded(disable)),
+    "otp": ("turn a user's TOTP two-factor authentication on (new secret) or off", otp_arguments, _guarded(otp)),
+    "users": ("list the users", None, _guarded(users)),
 }
-COMMANDS = {name: (help_text, arguments, _guarded(command)) for name, (help_text, arguments, command) in COMMANDS.items()}

@@ -1,8 +1,8 @@
 """A counter that every write to the served data moves forward.
 
 Database triggers (see the first migration) bump it on any insert, update or delete of regions,
-countries, cities and nodes, from any process. List ETags are derived from it, so a tag changes
-whenever anything a list could show has changed.
+countries, cities and nodes, from any process. ETags and the per-worker response cache are keyed by it
+(resources/cache.py), so both change whenever anything a response could show has changed.
 """
 from peewee import BigIntegerField, IntegerField
 

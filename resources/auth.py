@@ -15,8 +15,7 @@ WRONG_CREDENTIALS = "The username or password is wrong."
 
 
 def token_response(resp, issued) -> None:
-    resp.cache_control = ["no-store"]
-    resp.media = {"data": token_schema.dump(issued)}
+    resp.media = {"data": token_schema.dump(issued)}  # Cache-Control: no-store is set on entry, errors too
 
 
 class Login:
