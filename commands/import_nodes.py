@@ -8,12 +8,12 @@ import csv
 import ipaddress
 import sys
 
+from models.base import MAX_ID
+from models.node import MAX_ASN
 from models.node_writes import NodeRow, UnknownCity, upsert_nodes
 
 REQUIRED = ("ip", "city")
 OPTIONAL = ("asn", "network")
-MAX_ID = 2**31 - 1
-MAX_ASN = 2**32 - 1
 
 
 class ImportFailed(Exception):

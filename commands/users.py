@@ -5,7 +5,7 @@ import sys
 
 import segno
 
-from models import User, fold, utc_now, write_transaction
+from models import User, fold, naive_utc_now, write_transaction
 from security import totp
 from security.passwords import hash_password, password_problem
 
@@ -45,7 +45,7 @@ def show_otp_enrolment(user: User) -> None:
 
 
 def update(user: User, **fields) -> None:
-    User.update(updated_at=utc_now(), **fields).where(User.id == user.id).execute()
+    User.update(updated_at=naive_utc_now(), **fields).where(User.id == user.id).execute()
 
 
 # --- createuser ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Which database the models talk to, chosen by DATABASE_URL."""
+"""Which database the models talk to, chosen by DATABASE_URL (validated by config/)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +17,34 @@ SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never wait for the writer
     "foreign_keys": 1,
     "synchronous": "normal",  # durable across application crashes; WAL keeps it consistent
-    "cache_size": -2000,  # 16 MiB page cache per connection
+    "cache_size": -2000,  # SQLite's default 2 MB page cache per connection
 }
-POSTGRES_SCHEMES = {"postgres", "postgresql"}
+
+
+class PostgresDatabase(PooledPostgresqlDatabase):
+    """Pooled PostgreSQL connections whose every statement runs under the statement timeout.
+
+    The timeout is set with `SET LOCAL` inside the statement's own transaction: right after `BEGIN`, or, for
+    a statement outside a transaction, sent in the same message (`SET LOCAL ...; SELECT ...`, which PostgreSQL
+    runs as one implicit transaction). Not as the startup parameter `options`, which PgBouncer refuses, nor as
+    a session `SET`, which a transaction-pooling proxy would leave on a server connection other clients get.
+    """
+
+    def __init__(self, database, statement_timeout: int = 0, **kwargs):
+        self.statement_timeout = int(statement_timeout)
+        self._timeout_sql = f"SET LOCAL statement_timeout = {self.statement_timeout}; "
+        super().__init__(database, **kwargs)
+
+    def begin(self, isolation_level=None):
+        statement = f"BEGIN ISOLATION LEVEL {isolation_level}" if isolation_level else "BEGIN"
+        if self.statement_timeout:
+            statement = f"{statement}; {self._timeout_sql}"
+        self.cursor().execute(statement)
+
+    def execute_sql(self, sql, params=None):
+        if self.statement_timeout and not self.in_transaction():
+            sql = self._timeout_sql + sql
+        return super().execute_sql(sql, params)
 
 
 def open_database(config: Config) -> Database:
@@ -27,29 +52,19 @@ def open_database(config: Config) -> Database:
     url = config.database_url
     if not url:
         return _sqlite(DEFAULT_SQLITE_PATH)
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "sqlite":
-        path = url.split("://", 1)[1]
-        if path.startswith("/") and not path.startswith("//"):
-            path = path[1:] or ":memory:"  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
-        elif path.startswith("//"):
-            path = path[1:]
-        return _sqlite(Path(path) if path != ":memory:" else path)
-    if scheme in POSTGRES_SCHEMES:
-        params = parse_url(url)
-        name = params.pop("database")
-        params.setdefault("connect_timeout", config.db_connect_timeout)
-        if config.db_statement_timeout:
-            timeout = f"-c statement_timeout={config.db_statement_timeout}"
-            params["options"] = f"{params['options']} {timeout}" if params.get("options") else timeout
-        return PooledPostgresqlDatabase(
-            name,
-            max_connections=config.db_pool_size,
-            timeout=config.db_pool_timeout,
-            stale_timeout=300,
-            **params,
-        )
-    raise ValueError(f"DATABASE_URL scheme {scheme!r} is not supported: use postgresql:// or sqlite://")
+    params = parse_url(url)
+    name = params.pop("database")
+    if urlsplit(url).scheme.lower() == "sqlite":
+        return _sqlite(name if name == ":memory:" else Path(name))
+    params.setdefault("connect_timeout", config.db_connect_timeout)
+    return PostgresDatabase(
+        name,
+        statement_timeout=config.db_statement_timeout,
+        max_connections=config.db_pool_size,
+        timeout=config.db_pool_timeout,
+        stale_timeout=300,
+        **params,
+    )
 
 
 def _sqlite(path) -> SqliteDatabase:
@@ -81,8 +96,23 @@ def releases_per_request(db=None) -> bool:
     return isinstance(db, PooledPostgresqlDatabase)
 
 
-def write_transaction():
-    """A transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a transaction
-    that reads first and writes later fails at once ("database is locked") if another writer committed in
-    between, whatever the busy timeout; waiting for the lock up front lets concurrent writers queue."""
-    return database.atomic("IMMEDIATE") if isinstance(database.obj, SqliteDatabase) else database.atomic()
+class write_transaction:
+    """A transaction that will write the served data, one writer at a time.
+
+    SQLite: the write lock is taken at BEGIN (IMMEDIATE); a transaction that reads first and writes later would
+    fail at once ("database is locked") if another writer committed in between, whatever the busy timeout.
+    PostgreSQL: the data_version row is locked first, so writers queue there instead of reading rows another
+    writer is about to change (under READ COMMITTED two importers would each skip rows they believe unchanged
+    and leave a mix of both files), and the versions the change log records follow commit order.
+    """
+
+    def __enter__(self):
+        db = database.obj
+        self._atomic = db.atomic("IMMEDIATE") if isinstance(db, SqliteDatabase) else db.atomic()
+        self._atomic.__enter__()
+        if isinstance(db, PostgresqlDatabase):
+            db.execute_sql("SELECT version FROM data_version WHERE id = 1 FOR UPDATE")
+        return self
+
+    def __exit__(self, *exc_info):
+        return self._atomic.__exit__(*exc_info)

@@ -10,7 +10,11 @@ from models.base import BaseModel
 from models.location import City, Country, Region
 
 
-def utc_now() -> datetime:
+# ASNs are 32-bit (RFC 6793).
+MAX_ASN = 2**32 - 1
+
+
+def naive_utc_now() -> datetime:
     # Stored naive, in UTC, whole seconds: the same on SQLite and PostgreSQL.
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
@@ -22,8 +26,8 @@ class Node(BaseModel):
     city = ForeignKeyField(City, backref="nodes", index=False)
     country = ForeignKeyField(Country, backref="nodes", index=False)
     region = ForeignKeyField(Region, backref="nodes", index=False)
-    created_at = DateTimeField(default=utc_now)
-    updated_at = DateTimeField(default=utc_now)
+    created_at = DateTimeField(default=naive_utc_now)
+    updated_at = DateTimeField(default=naive_utc_now)
 
     class Meta:
         # Each filter column with the key, so a filtered page reads in key order.

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from models.database import write_transaction
 from models.location import City
-from models.node import Node, utc_now
+from models.node import Node, naive_utc_now
+from models.node_changes import prune_change_log
 
 BATCH = 500  # rows per statement: well under SQLite's bound-parameter limit
 
@@ -53,7 +54,7 @@ def upsert_nodes(rows: list[NodeRow]) -> UpsertCounts:
             query = Node.select(Node.ip, Node.asn, Node.network, Node.city).where(Node.ip.in_(ips)).tuples()
             existing.update({ip: rest for ip, *rest in query})
 
-        now = utc_now()
+        now = naive_utc_now()
         writes, created = [], 0
         for row in rows:
             current = existing.get(row.ip)
@@ -74,4 +75,5 @@ def upsert_nodes(rows: list[NodeRow]) -> UpsertCounts:
              .on_conflict(conflict_target=[Node.ip],
                           preserve=[Node.asn, Node.network, Node.city, Node.country, Node.region, Node.updated_at])
              .execute())
+        prune_change_log()
     return UpsertCounts(created=created, updated=len(writes) - created, unchanged=len(rows) - len(writes))

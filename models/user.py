@@ -5,7 +5,7 @@ from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, Inte
 
 from models.base import BaseModel
 from models.location import fold
-from models.node import utc_now
+from models.node import naive_utc_now
 
 
 class User(BaseModel):
@@ -23,8 +23,8 @@ class User(BaseModel):
     active = BooleanField(default=True)
     # Part of every token; moving it revokes every token issued before.
     token_version = IntegerField(default=0)
-    created_at = DateTimeField(default=utc_now)
-    updated_at = DateTimeField(default=utc_now)
+    created_at = DateTimeField(default=naive_utc_now)
+    updated_at = DateTimeField(default=naive_utc_now)
 
     class Meta:
         table_name = "account"  # "user" is reserved in PostgreSQL

@@ -1,7 +1,7 @@
 """Path converters: an id in a path is ASCII digits naming an integer the database can hold."""
 from falcon.routing import BaseConverter
 
-MAX_ID = 2**31 - 1
+from models.base import MAX_ID
 
 
 class IdConverter(BaseConverter):

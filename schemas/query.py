@@ -1,11 +1,11 @@
 """The query string of a list endpoint: pagination, filters, ordering (contract §3)."""
 from marshmallow import Schema, fields, validate
 
+from models.base import MAX_ID
 from schemas.fields import CsvList, DecimalInteger, printable_text
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
-MAX_ID = 2**31 - 1
 DIRECTIONS = ("asc", "desc")
 
 
