@@ -26,7 +26,7 @@ seed: migrate
 	$(BIN)/python manage.py seed --demo-nodes $(DEMO_NODES)
 
 run: seed
-	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py app:app
+	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

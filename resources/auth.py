@@ -1,12 +1,15 @@
 """POST /auth (password, then TOTP when enabled) and POST /auth/refresh (contract §5)."""
 import math
 
+import falcon
+
 from models import User, fold
 from models.login_failure import clear_failures, record_failure, seconds_throttled
 from resources.bodies import load_json
 from resources.client import client_address
 from resources.errors import Problem
 from resources.hooks import authenticate, unauthorized
+from resources.media import negotiate
 from schemas.auth import login_schema, token_schema
 from security import totp
 from security.passwords import hash_password, needs_rehash, verify_password, verify_against_dummy
@@ -18,6 +21,7 @@ def token_response(resp, issued) -> None:
     resp.media = {"data": token_schema.dump(issued)}  # Cache-Control: no-store is set on entry, errors too
 
 
+@falcon.before(negotiate)
 class Login:
     def __init__(self, config, tokens):
         self.config = config
@@ -71,6 +75,7 @@ def otp_problem(message: str) -> Problem:
     return Problem(422, "Invalid field: otp.", errors={"otp": [message]})
 
 
+@falcon.before(negotiate)
 class Refresh:
     def __init__(self, config, tokens):
         self.config = config
@@ -78,7 +83,7 @@ class Refresh:
 
     def on_post(self, req, resp):
         resp.cache_control = ["no-store"]
-        claims = authenticate(req)
+        claims = authenticate(req, self.tokens)
         user = User.get_or_none(User.id == int(claims["sub"]))
         if user is None or not user.active:
             raise unauthorized("The account no longer exists or is disabled.")

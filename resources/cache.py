@@ -1,131 +1,70 @@
-"""Rendered GET responses, kept per worker and keyed by the data they show.
+"""Rendered GET responses kept per worker, keyed by the parsed request and the data they show.
 
-A key is the whole request target (path and query string, as sent) and the representation; an entry
-also records the data version it was rendered at and is only served while that is still the version.
-The version (moved by database triggers on every write, from any process) is read at most every
-`freshness` seconds, so a repeated request costs no database round trip and a change made anywhere is
-served by every worker within `freshness` seconds plus one render.
+A key names the list (or record), the representation and the query as parsed (so `?a=1&b=2` and `?b=2&a=1`
+share an entry, and parameters the endpoint does not know never reach a key: they are a 400). An entry
+records the data version it was rendered from and is only served while that is still the version.
 
-Only successful responses are kept, and only after the request was authorised: a cached body is the
-same for every user allowed to see it, so nothing can leak from one user to another.
+Memory is bounded by what entries really cost: the key, the body, the validators and the bookkeeping
+around them are all counted against `max_bytes`, and the number of entries is capped too. Only successful
+responses are kept, and only after the request was authorised: a cached body is the same for every user
+allowed to see it, so nothing can leak from one user to another.
 """
 from __future__ import annotations
 
-import hashlib
+import sys
 import threading
-import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Callable
 
-import falcon
-
-from models import current_data_version
-
-
-class DataVersion:
-    """The database's data version, re-read at most every `freshness` seconds."""
-
-    def __init__(self, freshness: float, clock: Callable[[], float] = time.monotonic):
-        self.freshness = freshness
-        self.clock = clock
-        self._value = None
-        self._read_at = float("-inf")
-
-    def current(self) -> int:
-        now = self.clock()
-        if now - self._read_at >= self.freshness:
-            self._value = current_data_version()
-            self._read_at = now
-        return self._value
+# What an OrderedDict entry costs beyond the objects it holds (hash slot and link), rounded up.
+DICT_ENTRY_BYTES = 112
+# Entries at most, per byte of budget: bounds the bookkeeping for many tiny bodies (304 polls, empty pages).
+BYTES_PER_ENTRY = 1024
 
 
-@dataclass(frozen=True)
-class Entry:
-    version: int
-    etag: str
-    content_type: str
-    body: bytes
+def deep_size(value) -> int:
+    """Bytes held by `value`: tuples, strings, bytes and numbers, followed into tuples."""
+    size = sys.getsizeof(value)
+    if isinstance(value, tuple):
+        size += sum(deep_size(item) for item in value)
+    return size
+
+
+def entry_size(key: tuple, version: int, representation) -> int:
+    return (DICT_ENTRY_BYTES + deep_size(key) + sys.getsizeof((version, representation)) + sys.getsizeof(version)
+            + sys.getsizeof(representation) + sys.getsizeof(representation.body)
+            + sys.getsizeof(representation.etag) + sys.getsizeof(representation.last_modified))
 
 
 class ResponseCache:
-    def __init__(self, max_bytes: int, version: DataVersion):
+    def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self.version = version
-        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
-        self._bytes = 0
+        self.max_entries = max_bytes // BYTES_PER_ENTRY
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (version, representation, size)
+        self.bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, version: int) -> Entry | None:
-        entry = self._entries.get(key)
-        if entry is None or entry.version != version:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple, version: int):
+        found = self._entries.get(key)
+        if found is None or found[0] != version:
             return None
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
-        return entry
+        return found[1]
 
-    def put(self, key: tuple, entry: Entry) -> None:
-        if len(entry.body) > self.max_bytes // 4:
+    def put(self, key: tuple, version: int, representation) -> None:
+        size = entry_size(key, version, representation)
+        if size > self.max_bytes // 4:
             return  # one body may not push out most of the others
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
-            self._entries[key] = entry
-            self._bytes += len(entry.body)
-            while self._bytes > self.max_bytes:
+                self.bytes -= old[2]
+            self._entries[key] = (version, representation, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes or len(self._entries) > self.max_entries:
                 _, evicted = self._entries.popitem(last=False)
-                self._bytes -= len(evicted.body)
-
-
-def make_etag(version: int, key: tuple) -> str:
-    digest = hashlib.blake2b(repr(key).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
-    return f"{version}-{digest}"
-
-
-def _matches(req: falcon.Request, tag: str) -> bool:
-    header = req.get_header("If-None-Match")
-    if header is None:
-        return False
-    if header == f'"{tag}"':  # what a poller sends back, compared without parsing
-        return True
-    return any(candidate == "*" or str(candidate) == tag for candidate in (req.if_none_match or ()))
-
-
-def respond(req, resp, representation: str, parse: Callable[[], object],
-            render: Callable[[object], tuple[str, bytes]]) -> None:
-    """Answer a GET from the cache, or parse (400s happen here), render and keep it.
-
-    Sets a strong ETag and `Cache-Control` and answers 304 for a matching `If-None-Match`.
-    """
-    cache: ResponseCache = req.context.cache
-    version = cache.version.current()
-    key = (req.path, req.query_string, representation)
-    entry = cache.get(key, version)
-    if entry is None:
-        args = parse()
-        tag = make_etag(version, key)
-        if _matches(req, tag):
-            return _not_modified(req, resp, tag)
-        content_type, body = render(args)
-        entry = Entry(version, tag, content_type, body)
-        if cache.max_bytes:
-            cache.put(key, entry)
-    if _matches(req, entry.etag):
-        return _not_modified(req, resp, entry.etag)
-    _headers(req, resp, entry.etag)
-    resp.content_type = entry.content_type
-    resp.data = entry.body
-
-
-def _headers(req, resp, tag: str) -> None:
-    resp.etag = tag
-    # Caches may keep a response but must revalidate it (the tag makes that cheap); a shared cache must
-    # not keep what a token was needed for.
-    resp.cache_control = ["private", "no-cache"] if req.context.user else ["no-cache"]
-
-
-def _not_modified(req, resp, tag: str) -> None:
-    _headers(req, resp, tag)
-    resp.status = falcon.HTTP_NOT_MODIFIED
+                self.bytes -= evicted[2]

@@ -32,8 +32,6 @@ DOCS_PAGE = b"""<!doctype html>
 class OpenApiDocument:
     """Read once at start-up; the bytes of both forms are served as they are."""
 
-    media_types = None  # each form has its own media type, whatever the Accept header
-
     def __init__(self, path=OPENAPI_PATH):
         self.yaml = path.read_bytes()
         self.json = orjson.dumps(yaml.safe_load(self.yaml))
@@ -46,10 +44,13 @@ class OpenApiDocument:
         resp.content_type = "application/yaml"
         resp.data = self.yaml
 
+    on_head_json = on_get_json
+    on_head_yaml = on_get_yaml
+
 
 class DocsPage:
-    media_types = None
-
     def on_get(self, req, resp):
         resp.content_type = "text/html; charset=utf-8"
         resp.data = DOCS_PAGE
+
+    on_head = on_get

@@ -1,23 +1,26 @@
 """The list machinery, written once and declared per resource (contract §3).
 
-A `ListSpec` says what a list selects, which filters and orderings it offers and how a row is
-written out; `ListCollection` turns a request into a validated query, a page, its pagination
-metadata and links, and an ETag.
+A `ListSpec` declares a list: what it selects, its key, its filters and orderings, and the schema its rows
+are written with. `parse` turns a query string into a `ListQuery` (400s name every wrong parameter). The
+read model (readmodel/) answers queries from memory; the `sql_*` methods answer them from the database,
+while the read model builds, and are what it is tested against.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import parse_qsl, urlencode
 
 from marshmallow import Schema, ValidationError
-from peewee import Field, ModelSelect
+from peewee import Field, ModelSelect, fn
 
 from models import fold
-from resources.cache import respond
+from resources.conditional import send
 from resources.errors import bad_request, not_found
-from resources.media import JSON, serialize
-from schemas.query import MAX_ID, integer_values, list_query_schema, text_values
+from resources.media import JSON_ONLY
+from schemas.json import json_bytes
+from schemas.nodes import timestamp_seconds
+from models.base import MAX_ID
+from schemas.query import integer_values, list_query_schema, text_values
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,14 @@ class IntegerFilter:
     column: Field
     low: int = 1
     high: int = MAX_ID
+    text = False
 
     def field(self):
         return integer_values()
 
-    def condition(self, values):
-        # Values the column cannot hold match nothing; with none left, peewee writes IN () as 0 = 1.
-        return self.column.in_(sorted({v for v in values if self.low <= v <= self.high}))
+    def normalise(self, values) -> tuple:
+        # Values the column cannot hold match nothing.
+        return tuple(sorted({value for value in values if self.low <= value <= self.high}))
 
 
 @dataclass(frozen=True)
@@ -40,28 +44,67 @@ class TextFilter:
 
     column: Field
     normalize: Callable[[str], str] = fold
+    text = True
 
     def field(self):
         return text_values()
 
-    def condition(self, values):
-        return self.column.in_(sorted({self.normalize(v) for v in values}))
+    def normalise(self, values) -> tuple:
+        return tuple(sorted({self.normalize(value) for value in values}))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated list query. `filters` hold normalised values; `given` is every parameter as sent, in the
+    order the list declares them: what links repeat, and what a cached response is keyed by."""
+
+    filters: tuple  # ((name, (value, ...)), ...)
+    order: str
+    descending: bool
+    page: int
+    per_page: int
+    given: tuple  # ((name, raw text), ...)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def filter_values(self) -> dict:
+        return dict(self.filters)
+
+    @property
+    def text_key(self) -> tuple:
+        """`given` without what the unpaginated text list ignores."""
+        return tuple(pair for pair in self.given if pair[0] not in ("page", "perPage"))
 
 
 class ListSpec:
-    def __init__(self, *, select: Callable[[], ModelSelect], key: Field, filters: dict,
-                 orderings: dict, default_order: str, schema: Schema):
+    def __init__(self, *, name: str, select: Callable[[], ModelSelect], key: Field, filters: dict,
+                 orderings: dict, default_order: str, schema: Schema, item_filter: str,
+                 render: Callable | None = None, updated: Field | None = None, text: Field | None = None,
+                 records: Callable[[], list] | None = None):
+        self.name = name
         self.select = select  # the rows with what their representation joins in
         self.key = key  # the primary key: the final tie-break of every ordering
         self.filters = filters
         self.orderings = orderings
         self.schema = schema
+        self.item_filter = item_filter  # the filter on the key, which finds one record
+        # One row as JSON; by default the schema's dump.
+        self.render = render or (lambda record: json_bytes(schema.dump(record)))
+        # The column that dates a row (None: rows change only with the reference data).
+        self.updated = updated
+        # The column the text list shows, one a line (None: no text list).
+        self.text = text
+        # Every row in key order as the schema dumps it (plain dicts are cheaper than joined models to build).
+        self._records = records
         self.query_schema = list_query_schema(
             {name: spec.field() for name, spec in filters.items()}, orderings, default_order
         )
         self.parameters = tuple(self.query_schema.fields)
 
-    def parse(self, req) -> dict:
+    def parse(self, req) -> ListQuery:
         """The validated query string, or a 400 naming every parameter that is wrong."""
         params = req.params
         known = ", ".join(self.parameters)
@@ -72,100 +115,131 @@ class ListSpec:
         if errors:
             raise bad_request(errors)
         try:
-            return self.query_schema.load(params)
+            args = self.query_schema.load(params)
         except ValidationError as error:
             raise bad_request(error.messages) from None
+        return ListQuery(
+            filters=tuple((name, spec.normalise(args[name])) for name, spec in self.filters.items() if name in args),
+            order=args["order"], descending=args["direction"] == "desc", page=args["page"],
+            per_page=args["perPage"], given=tuple((name, params[name]) for name in self.parameters if name in params),
+        )
 
-    def where(self, query: ModelSelect, args: dict) -> ModelSelect:
-        for name, spec in self.filters.items():
-            if name in args:
-                query = query.where(spec.condition(args[name]))
+    # --- the SQL path ---------------------------------------------------------------------------
+
+    def where(self, query: ModelSelect, filters: dict) -> ModelSelect:
+        for name, values in filters.items():
+            query = query.where(self.filters[name].column.in_(list(values)))
         return query
 
-    def order(self, query: ModelSelect, args: dict) -> ModelSelect:
-        columns = list(self.orderings[args["order"]])
+    def order(self, query: ModelSelect, order: str, descending: bool) -> ModelSelect:
+        columns = list(self.orderings[order])
         # Identity, not `in`: a peewee field's == builds an expression, which is always truthy.
         if not any(column is self.key for column in columns):
             columns.append(self.key)
-        descending = args["direction"] == "desc"
         return query.order_by(*[column.desc() if descending else column.asc() for column in columns])
 
-    def projection(self, args: dict, *columns: Field) -> ModelSelect:
+    def projection(self, filters: dict, order: str, descending: bool, *columns: Field) -> ModelSelect:
         """Only `columns` of the matching rows, in order, joining only what the ordering needs."""
         model = self.key.model
         query = model.select(*columns)
-        needed = {column.model for column in self.orderings[args["order"]]} - {model}
+        needed = {column.model for column in self.orderings[order]} - {model}
         for joined in sorted(needed, key=lambda m: m.__name__):
             query = query.join_from(model, joined)
-        return self.order(self.where(query, args), args)
+        return self.order(self.where(query, filters), order, descending)
 
-    def page(self, args: dict) -> tuple[list, int]:
+    def all_records(self) -> list:
+        return self._records() if self._records else list(self.select().order_by(self.key))
+
+    def keys_in_order(self, order: str) -> list:
+        """Every key, ascending in `order` as the database sorts it."""
+        return [key for (key,) in self.projection({}, order, False, self.key).tuples()]
+
+    def sql_page(self, query: ListQuery) -> tuple[list, int]:
+        """The keys of the query's page, in order, and the total."""
+        filters = query.filter_values
         # Filters are on the listed table's own columns, so the count needs no join.
-        total = self.where(self.key.model.select(), args).count()
-        # Deferred join: the offset is walked over keys alone (joining only what the ordering needs),
-        # then the page's rows are fetched whole by key, so a deep page does not join every row it skips.
-        keys = self.projection(args, self.key).paginate(args["page"], args["perPage"])
-        rows = list(self.order(self.select().where(self.key.in_(keys)), args))
-        return rows, total
+        total = self.where(self.key.model.select(), filters).count()
+        # The offset is walked over keys alone (joining only what the ordering needs).
+        keys = self.projection(filters, query.order, query.descending, self.key).paginate(query.page, query.per_page)
+        return [key for (key,) in keys.tuples()], total
+
+    def sql_rows(self, keys: list) -> list[bytes]:
+        """The rendered rows of those `keys` that exist, in that order."""
+        records = {getattr(record, self.key.name): record for record in self.select().where(self.key.in_(keys))}
+        return [self.render(records[key]) for key in keys if key in records]
+
+    def sql_lines(self, query: ListQuery) -> bytes:
+        """The `text` column of every match, in order, one a line."""
+        rows = self.projection(query.filter_values, query.order, query.descending, self.text).tuples()
+        return "".join([f"{value}\n" for (value,) in rows]).encode()
+
+    def sql_modified(self, query: ListQuery, versions) -> int:
+        """When the list last changed (seconds): its newest row, the last removal, the reference data."""
+        if self.updated is None:
+            return versions.reference_changed_at
+        newest = self.where(self.key.model.select(fn.MAX(self.updated)), query.filter_values).scalar()
+        return max(versions.reference_changed_at, versions.nodes_removed_at, _seconds(newest))
+
+    def sql_record_modified(self, key, versions) -> int:
+        if self.updated is None:
+            return versions.reference_changed_at
+        updated = self.key.model.select(self.updated).where(self.key == key).scalar()
+        return max(versions.reference_changed_at, _seconds(updated))
 
 
-def pagination(req, args: dict, total: int, count: int) -> dict:
-    page, per_page = args["page"], args["perPage"]
-    total_pages = -(-total // per_page)
-    # Past the end, "previous" leads back to the last page that has rows.
-    previous = min(page - 1, total_pages) if page > 1 else 0
-    following = page + 1 if page < total_pages else 0
-    return {
-        "total": total,
-        "count": count,
-        "perPage": per_page,
-        "currentPage": page,
-        "totalPages": total_pages,
-        "links": {"previous": page_link(req, previous), "next": page_link(req, following)},
-    }
+def _seconds(value) -> int:
+    return 0 if value is None else timestamp_seconds(value)
 
 
-def page_link(req, page: int) -> str | None:
-    """A relative URL to another page that keeps every other query parameter."""
-    if page < 1:
-        return None
-    pairs = [(k, v) for k, v in parse_qsl(req.query_string, keep_blank_values=True) if k != "page"]
-    pairs.append(("page", str(page)))
-    return f"{req.path}?{urlencode(pairs)}"
+def refuse_parameters(req) -> None:
+    """A record takes no query parameters: any is a 400, as an unknown one is on a list (contract §3)."""
+    if req.params:
+        raise bad_request({name: ["Unknown parameter; this endpoint accepts none."] for name in req.params})
 
 
 class ListCollection:
-    """GET on a list: a page of `spec` as JSON, with pagination metadata and an ETag."""
+    """GET (and HEAD) on a list: a page of `spec` as JSON, with pagination metadata and validators.
+
+    A concrete list declares `spec` and its hooks: `@falcon.before(require_token)` where a token is needed,
+    then `@falcon.before(negotiate)` (in that order, so a 401 comes before a 406)."""
+
+    media_types = JSON_ONLY
 
     spec: ListSpec
 
-    def on_get(self, req, resp):
-        def render(args):
-            rows, total = self.spec.page(args)
-            return JSON, serialize(resp, JSON, {
-                "data": self.spec.schema.dump(rows, many=True),
-                "meta": {"pagination": pagination(req, args, total, len(rows))},
-            })
+    def __init__(self, representations, tokens=None):
+        self.representations = representations
+        self.tokens = tokens  # for the authentication hook of protected resources
 
-        respond(req, resp, JSON, lambda: self.spec.parse(req), render)
+    def on_get(self, req, resp):
+        query = self.spec.parse(req)
+        found = self.representations.page(self.spec, query, req.path)
+        send(req, resp, found, private=req.context.user is not None)
+
+    on_head = on_get
 
 
 class ItemResource:
-    """GET on one record of `spec`, by its key in the path; `noun` names it in a 404."""
+    """GET (and HEAD) on one record of `spec`, by its key in the path; `noun` names it in a 404."""
+
+    media_types = JSON_ONLY
+    noun: str
 
     spec: ListSpec
-    noun: str
+
+    def __init__(self, representations, tokens=None):
+        self.representations = representations
+        self.tokens = tokens  # for the authentication hook of protected resources
 
     def key(self, value):
         return value
 
     def on_get(self, req, resp, **params):
         (value,) = params.values()
+        refuse_parameters(req)
+        found = self.representations.record(self.spec, self.key(value))
+        if found is None:
+            raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.")
+        send(req, resp, found, private=req.context.user is not None)
 
-        def render(key):
-            row = self.spec.select().where(self.spec.key == key).get_or_none()
-            if row is None:
-                raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.")
-            return JSON, serialize(resp, JSON, {"data": self.spec.schema.dump(row)})
-
-        respond(req, resp, JSON, lambda: self.key(value), render)
+    on_head = on_get

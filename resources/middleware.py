@@ -17,17 +17,16 @@ class RequestContext:
     """Gives each request an id (the caller's X-Request-ID, or a new one), returns it, puts it in every log
     line written meanwhile, and writes one access line when the response is ready."""
 
-    def __init__(self, trusted_proxy_hops: int, cache, access_log: AccessLog | None):
+    def __init__(self, trusted_proxy_hops: int, access_log: AccessLog | None):
         self.trusted_proxy_hops = trusted_proxy_hops
-        self.cache = cache
         self.access_log = access_log
 
     def process_request(self, req, resp):
-        req.context.cache = self.cache
         incoming = req.get_header("X-Request-ID") or ""
         req.context.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         req.context.started = time.perf_counter()
         req.context.user_id = None
+        req.context.user = None  # the token's claims, once a hook has checked one
         request_id.set(req.context.request_id)
 
     def process_response(self, req, resp, resource, req_succeeded):

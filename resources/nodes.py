@@ -1,12 +1,15 @@
 """Measurement nodes: a JSON page, or the plain-text address list (contract §2, §7)."""
+import falcon
+
 from models import City, Country, Node, Region
-from models.streaming import fetch_batches
-from resources.cache import respond
+from models.node import MAX_ASN
+from resources.conditional import send
 from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
-from resources.media import JSON, TEXT, TEXT_UTF8, serialize
-from schemas.nodes import node_schema
+from resources.media import JSON, TEXT, negotiate
+from schemas.nodes import node_schema, render_node
 
 NODES = ListSpec(
+    name="nodes",
     select=lambda: (
         Node.select(Node, City.id, City.name, City.latitude, City.longitude,
                     Country.code, Country.name, Region.id, Region.name)
@@ -18,26 +21,19 @@ NODES = ListSpec(
         "country": TextFilter(Node.country, str.upper),
         "city": IntegerFilter(Node.city),
         "region": IntegerFilter(Node.region),
-        "asn": IntegerFilter(Node.asn, 0, 2**32 - 1),
+        "asn": IntegerFilter(Node.asn, 0, MAX_ASN),
     },
     orderings={"id": (Node.id,), "city": (City.name,), "country": (Country.name,), "region": (Region.name,)},
     default_order="id",
     schema=node_schema,
+    item_filter="id",
+    render=render_node,
+    updated=Node.updated_at,
+    text=Node.ip,
 )
 
 
-def address_list(req, resp) -> None:
-    """Every matching node's address, one a line, in the list's order; not paginated."""
-
-    def render(args):
-        query = NODES.projection(args, Node.ip)
-        # Blocks of lines, each built from one batch of tuples: memory stays near the body's size.
-        blocks = ["".join(f"{ip}\n" for (ip,) in rows) for rows in fetch_batches(query)]
-        return TEXT_UTF8, serialize(resp, TEXT, blocks)
-
-    respond(req, resp, TEXT, lambda: NODES.parse(req), render)
-
-
+@falcon.before(negotiate)
 class NodeCollection(ListCollection):
     spec = NODES
     media_types = (JSON, TEXT)
@@ -45,18 +41,27 @@ class NodeCollection(ListCollection):
     def on_get(self, req, resp):
         resp.vary = ["Accept"]
         if req.context.media_type == TEXT:
-            address_list(req, resp)
+            query = NODES.parse(req)
+            send(req, resp, self.representations.text(NODES, query), private=False)
         else:
             super().on_get(req, resp)
 
+    on_head = on_get
+
 
 class NodeTextList:
-    media_types = None  # text/plain whatever the Accept header says
+    """/nodes.txt: the address list whatever the Accept header says."""
+
+    def __init__(self, representations):
+        self.representations = representations
 
     def on_get(self, req, resp):
-        address_list(req, resp)
+        send(req, resp, self.representations.text(NODES, NODES.parse(req)), private=False)
+
+    on_head = on_get
 
 
+@falcon.before(negotiate)
 class NodeItem(ItemResource):
     spec = NODES
     noun = "node with id"

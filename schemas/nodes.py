@@ -1,8 +1,23 @@
-"""How a node is written out (contract §2): its place comes from its city."""
+"""How a node is written out (contract §2): its place comes from its city.
+
+`NodeSchema` is the representation. A page of nodes is assembled from three pre-rendered pieces per node,
+`node_head` (its own fields), `node_place` (its city's, shared by every node there) and `node_tail` (its
+times), so that a million nodes are not a million full objects in memory; tests/test_representations.py
+holds the pieces to `NodeSchema` byte for byte.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+from types import SimpleNamespace
+
+import orjson
 from marshmallow import Schema, fields
 
 from schemas.fields import UtcTimestamp
 from schemas.locations import CityRefSchema, CountryRefSchema, RegionRefSchema
+
+PLACE_FIELDS = ("city", "country", "region", "latitude", "longitude")
 
 
 class NodeSchema(Schema):
@@ -20,3 +35,48 @@ class NodeSchema(Schema):
 
 
 node_schema = NodeSchema()
+node_place_schema = NodeSchema(only=PLACE_FIELDS)
+
+
+def node_head(node_id: int, ip: str, asn: int | None, network: str | None) -> bytes:
+    """`{"id":…,"ip":…,"asn":…,"network":…,` as NodeSchema writes them."""
+    return b'{"id":%d,"ip":%s,"asn":%s,"network":%s,' % (
+        node_id, orjson.dumps(ip), b"null" if asn is None else b"%d" % asn, orjson.dumps(network))
+
+
+def node_place(city, country, region) -> bytes:
+    """`"city":…,"country":…,"region":…,"latitude":…,"longitude":…,` for a City and its country and region."""
+    place = node_place_schema.dump(SimpleNamespace(city=city, country=country, region=region))
+    return orjson.dumps(place)[1:-1] + b","
+
+
+def node_places(cities: list) -> list[bytes]:
+    """`node_place` of many city records (dicts with their country and region) at once."""
+    places = node_place_schema.dump([SimpleNamespace(city=city, country=city["country"], region=city["region"])
+                                     for city in cities], many=True)
+    return [orjson.dumps(place)[1:-1] + b"," for place in places]
+
+
+def render_node(node) -> bytes:
+    """A Node (with its city, country and region joined in) as NodeSchema writes it."""
+    return (node_head(node.id, node.ip, node.asn, node.network) + node_place(node.city, node.country, node.region)
+            + node_tail(timestamp_text(node.created_at), timestamp_text(node.updated_at)))
+
+
+def node_tail(created: str, updated: str) -> bytes:
+    """`"createdAt":…,"updatedAt":…}` from two `timestamp_text` values."""
+    return b'"createdAt":"%s","updatedAt":"%s"}' % (created.encode(), updated.encode())
+
+
+def timestamp_text(value) -> str:
+    """A stored node time (a naive UTC datetime, or SQLite's text of one) as UtcTimestamp writes it."""
+    if isinstance(value, str):
+        return value[:19].replace(" ", "T") + "+00:00"
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def timestamp_seconds(value) -> int:
+    """A stored node time as seconds since the epoch."""
+    if isinstance(value, str):
+        value = datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S")
+    return calendar.timegm(value.timetuple())

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from app import create_app
+from app import create_app, make_read_model
 from commands.migrate import migrate
 from commands.seed import seed
 from config import Config
@@ -110,9 +110,19 @@ def make_user(username="bob@example.com", *, role="trial", permissions=(), otp_s
     return user
 
 
+@pytest.fixture(scope="session")
+def read_model(db):
+    """The session's read model: built before the first test, then kept current by the requests (with
+    freshness 0, each request looks at the data version itself, so a test sees its own writes at once)."""
+    model = make_read_model(Config(data_freshness=0.0))
+    model.refresh()
+    yield model
+    model.stop()
+
+
 @pytest.fixture
-def app(config, db, clock):
-    return create_app(config, db=db, clock=clock)
+def app(config, db, clock, read_model):
+    return create_app(config, db=db, clock=clock, read_model=read_model)
 
 
 @pytest.fixture
@@ -175,6 +185,7 @@ def other_app(db):
     apps = []
 
     def build(config, **kwargs):
+        kwargs.setdefault("read_model", None)  # its refresher would outlive the test
         apps.append(create_app(config, **kwargs))
         return ContractClient(apps[-1])
 

@@ -85,6 +85,12 @@ def check(method: str, path: str, result) -> None:
             raise ContractViolation(f"{what}: the documented header {name} is missing")
         _validate(f"{header_pointer}/schema", value, f"{what} header {name}")
     content = response.get("content")
+    if method.upper() == "HEAD":  # the headers GET would send, never a body (RFC 9110 §9.3.2)
+        if result.content:
+            raise ContractViolation(f"{what}: a HEAD answer has a body")
+        if content and result.status_code != 304 and media_type not in content:
+            raise ContractViolation(f"{what}: media type {media_type!r} is not one of {sorted(content)}")
+        return
     if not content:
         if result.content:
             raise ContractViolation(f"{what}: a body where none is documented")

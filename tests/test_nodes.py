@@ -173,12 +173,14 @@ def test_etag_differs_by_representation_and_query(client, nodes):
     assert len(tags) == 4
 
 
-def test_etag_changes_when_nodes_change(client, nodes):
+def test_etag_changes_when_and_only_when_the_representation_does(client, nodes):
     tag = client.simulate_get("/nodes.txt").headers["etag"]
     upsert_nodes([NodeRow(line=1, ip="198.51.100.77", city=BERLIN)])
     stale = client.simulate_get("/nodes.txt", headers={"If-None-Match": tag})
     assert stale.status_code == 200 and "198.51.100.77\n" in stale.text
-    # An update in place (same id) moves the tag too.
-    tag = stale.headers["etag"]
+    text_tag, json_tag = stale.headers["etag"], client.simulate_get("/nodes").headers["etag"]
+    # Moved to another city in place (same id): the addresses are the same, the JSON is not.
     upsert_nodes([NodeRow(line=1, ip="198.51.100.77", city=PARIS)])
-    assert client.simulate_get("/nodes.txt", headers={"If-None-Match": tag}).status_code == 200
+    assert client.simulate_get("/nodes.txt", headers={"If-None-Match": text_tag}).status_code == 304
+    moved = client.simulate_get("/nodes", headers={"If-None-Match": json_tag})
+    assert moved.status_code == 200 and moved.headers["etag"] != json_tag

@@ -107,7 +107,7 @@ def test_the_login_throttle_counts_the_address_behind_one_trusted_proxy(other_ap
 
 def test_health_touches_the_database(anonymous):
     result = anonymous.simulate_get("/health")
-    assert result.status_code == 200 and result.json == {"status": "ok", "database": "ok"}
+    assert result.status_code == 200 and result.json == {"status": "ok", "database": "ok", "referenceData": "ok"}
 
 
 def test_with_the_database_unreachable_ping_lives_and_health_says_503(other_app, token, clock):

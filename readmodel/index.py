@@ -1,0 +1,95 @@
+"""The two indexes of an in-memory table, over its row slots (positions in the table's row arrays).
+
+`Ordering`: the live slots sorted by a unique int64 key (the order's columns with the primary key last), so
+a page of an unfiltered list is a slice. `Groups`: the live slots grouped by a column's value, each group in
+slot order, so a filter is a few slices instead of a scan.
+
+Both are immutable. A change to a few rows makes new ones by removing those slots and merging them back in
+with their new keys: vectorised passes over the arrays, never a re-sort (at 1,000,000 rows a sort costs
+~30 ms, a merge ~2 ms).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SLOT_BITS = 31  # slots < 2**31; a group key is value << 31 | slot
+SLOT_MASK = np.uint64((1 << SLOT_BITS) - 1)
+EMPTY_SLOTS = np.empty(0, dtype=np.int32)
+
+
+def merge_sorted(keys: np.ndarray, removed: np.ndarray, added: np.ndarray) -> np.ndarray:
+    """`keys` (sorted, unique) without those whose slots are `removed`, plus `added` (any order)."""
+    kept = keys if removed is None else keys[~removed]
+    if not len(added):
+        return kept
+    added = np.sort(added)
+    return np.insert(kept, np.searchsorted(kept, added), added)
+
+
+class Ordering:
+    """Slots in ascending order of `keys[slot]`; descending is the same array read backwards."""
+
+    __slots__ = ("keys", "slots")
+
+    def __init__(self, keys: np.ndarray, slots: np.ndarray):
+        self.keys = keys  # int64 per slot (any value for dead slots)
+        self.slots = slots  # int32, live slots only
+
+    @classmethod
+    def build(cls, keys: np.ndarray, live: np.ndarray) -> "Ordering":
+        """`live`: the live slots, ascending."""
+        return cls(keys, live[np.argsort(keys[live])].astype(np.int32))
+
+    def changed(self, keys: np.ndarray, removed_mask: np.ndarray, added: np.ndarray) -> "Ordering":
+        """A new ordering over `keys` (the whole new key column) after slots in `removed_mask` went away and
+        the slots `added` came (a changed row is both)."""
+        kept = self.slots[~removed_mask[self.slots]]
+        if len(added):
+            added = added[np.argsort(keys[added])]
+            positions = np.searchsorted(keys[kept], keys[added])
+            kept = np.insert(kept, positions, added)
+        return Ordering(keys, kept.astype(np.int32, copy=False))
+
+    def sort(self, slots: np.ndarray) -> np.ndarray:
+        """`slots` (any subset of the live ones) in this order."""
+        if len(slots) * 8 > len(self.slots):  # a large subset: pick it out of the whole order instead
+            wanted = np.zeros(len(self.keys), dtype=bool)
+            wanted[slots] = True
+            return self.slots[wanted[self.slots]]
+        return slots[np.argsort(self.keys[slots])]
+
+
+class Groups:
+    """Live slots grouped by an integer value (0 <= value < 2**32), as one sorted array of value<<31|slot."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self, packed: np.ndarray):
+        self.packed = packed
+
+    @staticmethod
+    def pack(values: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        return (values.astype(np.uint64) << np.uint64(SLOT_BITS)) | slots.astype(np.uint64)
+
+    @classmethod
+    def build(cls, column: np.ndarray, live: np.ndarray) -> "Groups":
+        return cls(np.sort(cls.pack(column[live], live)))
+
+    def changed(self, column: np.ndarray, removed_mask: np.ndarray, added: np.ndarray) -> "Groups":
+        removed = removed_mask[(self.packed & SLOT_MASK).astype(np.int64)]
+        return Groups(merge_sorted(self.packed, removed, self.pack(column[added], added)))
+
+    def slots(self, values) -> np.ndarray:
+        """The slots whose value is one of `values` (distinct), ascending."""
+        packed = self.packed
+        parts = []
+        for value in values:
+            low = np.uint64(value) << np.uint64(SLOT_BITS)
+            start = np.searchsorted(packed, low, side="left")
+            end = np.searchsorted(packed, low | SLOT_MASK, side="right")
+            if end > start:
+                parts.append((packed[start:end] & SLOT_MASK).astype(np.int32))
+        if not parts:
+            return EMPTY_SLOTS
+        # Each group is in slot order; several are merged back into slot order.
+        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))

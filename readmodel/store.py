@@ -1,0 +1,151 @@
+"""This worker's snapshot of the served data, never older than `freshness` seconds.
+
+A background thread looks at the database's versions every `freshness / 2` seconds (one small query) and, when
+they moved, loads the next snapshot: usually a delta of the changed nodes, merged in milliseconds; after
+reference data changed, or when the change log no longer reaches back, a full build.
+
+A request takes the current snapshot when it was last confirmed current within `freshness`. Otherwise (the
+refresher is behind, or `freshness` is 0) the request looks at the versions itself: if the snapshot is still
+current it is confirmed; if a delta is being loaded the request waits for it; while a full build runs (and
+before the first one is done) the answer comes from the database (`current()` returns None).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Callable
+
+import peewee
+
+from models.data_version import read_versions
+from models.database import database, releases_per_request
+from readmodel.snapshot import Snapshot, load_snapshot
+
+log = logging.getLogger(__name__)
+# How long a request waits for a delta being loaded before it answers from the database instead.
+DELTA_WAIT = 2.0
+# After a failed refresh (database away), the refresher tries again this much later.
+RETRY_DELAY = 1.0
+
+
+class ReadModel:
+    def __init__(self, specs: dict, freshness: float, clock: Callable[[], float] = time.monotonic):
+        self.specs = specs
+        self.freshness = freshness
+        self.clock = clock
+        self._snapshot: Snapshot | None = None
+        self._confirmed_at = float("-inf")  # when the snapshot was last known to be current
+        self._wanted = None  # versions a request saw that the snapshot does not have yet
+        self._full_build = False  # a full build is running: requests answer from the database meanwhile
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self.failing = False  # the last refresh failed (the database is away); it is retried
+
+    # --- the request side -----------------------------------------------------------------------
+
+    def current(self) -> Snapshot | None:
+        """The snapshot to answer from now, or None: answer from the database."""
+        snapshot = self._snapshot
+        if snapshot is not None and self.clock() - self._confirmed_at <= self.freshness:
+            return snapshot
+        self._start()
+        if snapshot is None:
+            return None
+        looked_at = self.clock()
+        versions = read_versions(database)
+        with self._changed:
+            if self._snapshot.versions.data >= versions.data:
+                self._confirmed_at = max(self._confirmed_at, looked_at)
+                return self._snapshot
+            self._wanted = versions
+            self._changed.notify_all()
+            deadline = self.clock() + DELTA_WAIT
+            while self._snapshot.versions.data < versions.data and not self._full_build:
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    return None
+                self._changed.wait(remaining)
+            return self._snapshot if self._snapshot.versions.data >= versions.data else None
+
+    def wait_until_built(self, timeout: float) -> bool:
+        """Blocks until the first snapshot is there (a worker warming up), or a refresh failed; True when
+        there is a snapshot."""
+        self._start()
+        with self._changed:
+            self._changed.wait_for(lambda: self._snapshot is not None or self.failing, timeout)
+            return self._snapshot is not None
+
+    # --- the refresher --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ends the refresher (tests; a worker process simply exits)."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _start(self) -> None:
+        if self._stopped:
+            return
+        if self._thread is None or not self._thread.is_alive():
+            with self._changed:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="read-model", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        interval = self.freshness / 2
+        while not self._stopped:
+            try:
+                self.refresh()
+                delay = interval
+            except (peewee.DatabaseError, peewee.InterfaceError) as error:
+                log.warning("read model refresh failed: %s", error)
+                delay = self._failed()
+            except Exception:  # the refresher must outlive anything; requests fall back to the database
+                log.exception("read model refresh failed")
+                delay = self._failed()
+            finally:
+                with contextlib.suppress(Exception):
+                    if releases_per_request():
+                        database.close()  # back to the pool between refreshes
+            with self._changed:
+                self._changed.wait_for(self._behind, timeout=delay if delay > 0 else None)
+
+    def _failed(self) -> float:
+        with self._changed:
+            self.failing = True
+            self._full_build = False
+            self._changed.notify_all()
+        return RETRY_DELAY
+
+    def _behind(self) -> bool:
+        if self._stopped:
+            return True
+        wanted = self._wanted
+        return wanted is not None and (self._snapshot is None or self._snapshot.versions.data < wanted.data)
+
+    def refresh(self) -> None:
+        """Load what changed (on the refresher's thread; tests call it directly)."""
+        started = self.clock()
+        began = time.perf_counter()
+        snapshot = load_snapshot(self.specs, self._snapshot, on_full_build=self._full_build_started)
+        if self._full_build:
+            log.info("read model built", extra={"fields": {
+                "data_version": snapshot.versions.data, "nodes": len(snapshot.nodes),
+                "seconds": round(time.perf_counter() - began, 2)}})
+        with self._changed:
+            self._snapshot = snapshot
+            self._confirmed_at = max(self._confirmed_at, started)
+            self._full_build = False
+            self.failing = False
+            self._changed.notify_all()
+
+    def _full_build_started(self) -> None:
+        with self._changed:
+            self._full_build = True
+            self._changed.notify_all()

@@ -1,0 +1,127 @@
+"""One list's rows at one data version, in memory: rendered once, ordered once, indexed once.
+
+A query becomes: the slots of each filter (slices of a `Groups` index), intersected, then put in the requested
+order (an `Ordering`); a page is a slice of that, `total` its length. Results of filtered queries are kept
+(bounded) for the table's lifetime, so walking the pages of one query sorts its matches once.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from readmodel.index import EMPTY_SLOTS, Groups, Ordering
+
+RESULT_CACHE_BYTES = 4 * 1024 * 1024
+RESULT_CACHE_ENTRIES = 256
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    """A filter on text: values are matched through a vocabulary (normalised text -> group value)."""
+
+    vocabulary: dict
+
+
+class Table:
+    def __init__(self, *, size: int, live: np.ndarray, orderings: dict, groups: dict, vocabularies: dict,
+                 rows: list, last_modified: int):
+        self.size = size  # slots, live or not
+        self.live = live  # live slots, ascending (int32)
+        self.orderings: dict[str, Ordering] = orderings
+        self.groups: dict[str, Groups] = groups
+        # filter name -> {normalised text: group value}; integer filters have none (the value is the integer).
+        self.vocabularies: dict[str, dict] = vocabularies
+        self.rows = rows  # rendered JSON object per slot (None for a dead slot)
+        self.last_modified = last_modified
+        self._results: OrderedDict = OrderedDict()
+        self._result_bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    # --- answering ------------------------------------------------------------------------------
+
+    def select(self, filters: dict, order: str) -> np.ndarray:
+        """The slots matching every filter ({name: normalised values}), ascending in `order`."""
+        ordering = self.orderings[order]
+        if not filters:
+            return ordering.slots
+        key = (tuple(sorted(filters.items())), order)
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+                return found
+        found = ordering.sort(self.matching(filters))
+        self._remember(key, found)
+        return found
+
+    def matching(self, filters: dict) -> np.ndarray:
+        """The slots matching every filter, ascending."""
+        sets = sorted((self.filter_slots(name, values) for name, values in filters.items()), key=len)
+        result = sets[0]
+        for other in sets[1:]:
+            if not len(result):
+                break
+            result = intersect(result, other)
+        return result
+
+    def filter_slots(self, name: str, values) -> np.ndarray:
+        vocabulary = self.vocabularies.get(name)
+        if vocabulary is not None:
+            values = {vocabulary[value] for value in values if value in vocabulary}
+        return self.groups[name].slots(sorted(values)) if values else EMPTY_SLOTS
+
+    def slot_of(self, name: str, value) -> int | None:
+        """The live slot whose `name` column (a unique key) is `value`, or None."""
+        slots = self.filter_slots(name, (value,))
+        return int(slots[0]) if len(slots) else None
+
+    def render(self, slots) -> list:
+        rows = self.rows
+        return [rows[slot] for slot in slots.tolist()]
+
+    def render_record(self, slot: int) -> bytes:
+        return self.rows[slot]
+
+    def modified(self, matches) -> int:
+        """When the list of `matches` last changed (seconds since the epoch)."""
+        return self.last_modified
+
+    def record_modified(self, slot: int) -> int:
+        return self.last_modified
+
+    def _remember(self, key, found: np.ndarray) -> None:
+        if found.nbytes > RESULT_CACHE_BYTES // 4:
+            return  # a huge result is cheap to recompute relative to what it would push out
+        with self._lock:
+            if key in self._results:
+                return
+            self._results[key] = found
+            self._result_bytes += found.nbytes
+            while self._result_bytes > RESULT_CACHE_BYTES or len(self._results) > RESULT_CACHE_ENTRIES:
+                _, dropped = self._results.popitem(last=False)
+                self._result_bytes -= dropped.nbytes
+
+
+def intersect(small: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """Slots in both ascending arrays, ascending: a binary search per slot of the smaller."""
+    if not len(large):
+        return EMPTY_SLOTS
+    positions = np.searchsorted(large, small)
+    positions[positions == len(large)] = 0
+    return small[large[positions] == small]
+
+
+def page_of(slots: np.ndarray, descending: bool, offset: int, count: int) -> np.ndarray:
+    """`count` slots from `offset`, the whole array read backwards when descending."""
+    if not descending:
+        return slots[offset:offset + count]
+    end = len(slots) - offset
+    if end <= 0:
+        return EMPTY_SLOTS
+    return slots[max(end - count, 0):end][::-1]

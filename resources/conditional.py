@@ -1,0 +1,50 @@
+"""Sending a representation with its validators, and answering conditional GET and HEAD (RFC 9110 §13).
+
+`ETag` is strong; `If-None-Match` compares weakly and, when present, decides alone; otherwise
+`If-Modified-Since` gets a 304 when nothing changed after the date it names (contract §9).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import falcon
+
+
+def send(req, resp, representation, *, private: bool) -> None:
+    """Sets the body and validators of `representation`, or answers 304 Not Modified."""
+    resp.etag = representation.etag
+    resp.last_modified = datetime.fromtimestamp(representation.last_modified, timezone.utc)
+    # Caches may keep a response but must revalidate it (the validators make that cheap); a shared cache must
+    # not keep what a token was needed for.
+    resp.cache_control = ["private", "no-cache"] if private else ["no-cache"]
+    if not_modified(req, representation):
+        resp.status = falcon.HTTP_NOT_MODIFIED
+        return
+    resp.content_type = representation.content_type
+    resp.data = representation.body
+
+
+def not_modified(req, representation) -> bool:
+    header = req.get_header("If-None-Match")
+    if header is not None:
+        if header == f'"{representation.etag}"':  # what a poller sends back, compared without parsing
+            return True
+        return any(tag == "*" or str(tag) == representation.etag for tag in (req.if_none_match or ()))
+    since = modified_since(req)
+    return since is not None and representation.last_modified <= since
+
+
+def modified_since(req) -> int | None:
+    """The If-Modified-Since date in seconds, or None when absent or to be ignored: not a valid HTTP-date,
+    or later than now (RFC 9110 §13.1.3)."""
+    if req.get_header("If-Modified-Since") is None:
+        return None
+    try:
+        since = req.if_modified_since
+    except falcon.HTTPInvalidHeader:
+        return None
+    if since is None:
+        return None
+    seconds = int(since.replace(tzinfo=timezone.utc).timestamp())
+    return None if seconds > time.time() else seconds

@@ -1,0 +1,125 @@
+"""What a GET on a list or a record sends: its body, content type, ETag and Last-Modified.
+
+Answered from this worker's read model when it has a current snapshot, else from the database (the same
+bytes either way), and kept in the response cache, keyed by the parsed query and valid while the data it
+was made from is unchanged. The ETag is a digest of the body, so it changes when, and only when, what a
+client would receive changes.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import orjson
+
+from models.data_version import read_versions
+from models.database import database
+from readmodel.table import page_of
+from resources.cache import ResponseCache
+from resources.media import JSON, TEXT_UTF8
+
+
+@dataclass(frozen=True)
+class Representation:
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: int  # seconds since the epoch
+
+
+def representation(body: bytes, content_type: str, last_modified: int) -> Representation:
+    tag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    return Representation(body, content_type, tag, last_modified)
+
+
+def list_body(rows: list, meta: dict) -> bytes:
+    return b'{"data":[' + b",".join(rows) + b'],"meta":' + orjson.dumps(meta) + b"}"
+
+
+def record_body(row: bytes) -> bytes:
+    return b'{"data":' + row + b"}"
+
+
+def pagination(path: str, query, total: int, count: int) -> dict:
+    page, per_page = query.page, query.per_page
+    total_pages = -(-total // per_page)
+    # Past the end, "previous" leads back to the last page that has rows.
+    previous = min(page - 1, total_pages) if page > 1 else 0
+    following = page + 1 if page < total_pages else 0
+    return {"pagination": {
+        "total": total,
+        "count": count,
+        "perPage": per_page,
+        "currentPage": page,
+        "totalPages": total_pages,
+        "links": {"previous": page_link(path, query, previous), "next": page_link(path, query, following)},
+    }}
+
+
+def page_link(path: str, query, page: int) -> str | None:
+    """A relative URL to another page that keeps every other parameter (in the order the list declares them)."""
+    if page < 1:
+        return None
+    return f"{path}?{urlencode([*(pair for pair in query.given if pair[0] != 'page'), ('page', str(page))])}"
+
+
+class Representations:
+    def __init__(self, read_model, cache: ResponseCache):
+        self.read_model = read_model  # None: every answer comes from the database
+        self.cache = cache
+
+    def page(self, spec, query, path: str) -> Representation:
+        """A page of a list as JSON with its pagination metadata (contract §3)."""
+        def from_memory(table):
+            matches = table.select(query.filter_values, query.order)
+            rows = table.render(page_of(matches, query.descending, query.offset, query.per_page))
+            return rows, len(matches), table.modified(matches)
+
+        def from_database(versions):
+            keys, total = spec.sql_page(query)
+            return spec.sql_rows(keys), total, spec.sql_modified(query, versions)
+
+        def make(answer):
+            rows, total, modified = answer
+            return representation(list_body(rows, pagination(path, query, total, len(rows))), JSON, modified)
+
+        return self._answer(spec, (spec.name, JSON, query.given), from_memory, from_database, make)
+
+    def text(self, spec, query) -> Representation:
+        """Every match's address, one a line, unpaginated (contract §7)."""
+        def from_memory(table):
+            matches = table.select(query.filter_values, query.order)
+            return table.text(matches[::-1] if query.descending else matches), table.modified(matches)
+
+        def from_database(versions):
+            return spec.sql_lines(query), spec.sql_modified(query, versions)
+
+        return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), from_memory, from_database,
+                            lambda answer: representation(answer[0], TEXT_UTF8, answer[1]))
+
+    def record(self, spec, key) -> Representation | None:
+        """One record by its key, or None."""
+        def from_memory(table):
+            slot = table.slot_of(spec.item_filter, key)
+            return None if slot is None else (table.render_record(slot), table.record_modified(slot))
+
+        def from_database(versions):
+            rows = spec.sql_rows([key])
+            return (rows[0], spec.sql_record_modified(key, versions)) if rows else None
+
+        return self._answer(spec, (spec.name, "record", key), from_memory, from_database,
+                            lambda answer: answer and representation(record_body(answer[0]), JSON, answer[1]))
+
+    def _answer(self, spec, key: tuple, from_memory, from_database, make):
+        """From the cache, else from the current snapshot (then cached), else from the database."""
+        snapshot = self.read_model.current() if self.read_model is not None else None
+        if snapshot is None:
+            return make(from_database(read_versions(database)))
+        version = snapshot.version_of(spec.name)
+        found = self.cache.get(key, version)
+        if found is None:
+            found = make(from_memory(snapshot.tables[spec.name]))
+            if found is not None:  # a missing record is not kept: keys are the client's to choose
+                self.cache.put(key, version, found)
+        return found
