@@ -4,6 +4,7 @@ import time
 
 from config import Config
 from config.logs import LOGGING, lighten_logging
+from readmodel.heap import tune_malloc
 
 _config = Config.from_env()
 
@@ -22,6 +23,8 @@ max_requests_jitter = 100_000
 accesslog = None
 logconfig_dict = LOGGING
 lighten_logging()
+# A worker's read model is built and merged by a thread of its own: keep its garbage returnable.
+tune_malloc()
 # How long a new worker may spend reading the data into memory before it serves anyway (from the database
 # until its read model is there). It serves at once when the database cannot be read (503s, and /ping).
 WARM_UP_SECONDS = 30

@@ -110,7 +110,7 @@ class Config:
     # from the database.
     read_model: bool = setting(True, "READ_MODEL", _flag)
     # Rendered GET responses kept per worker, all overhead counted (bytes; 0: none).
-    response_cache_bytes: int = setting(8 * 1024 * 1024, "RESPONSE_CACHE_BYTES", _integer, 0, 2**34)
+    response_cache_bytes: int = setting(4 * 1024 * 1024, "RESPONSE_CACHE_BYTES", _integer, 0, 2**34)
     # Seconds within which a change made anywhere is served by every worker.
     data_freshness: float = setting(1.0, "DATA_FRESHNESS", float, 0.0, 10.0)
     # One JSON access line per request; off where the platform's router logs requests already.

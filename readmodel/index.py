@@ -27,36 +27,40 @@ def merge_sorted(keys: np.ndarray, removed: np.ndarray, added: np.ndarray) -> np
 
 
 class Ordering:
-    """Slots in ascending order of `keys[slot]`; descending is the same array read backwards."""
+    """The live slots in ascending order of a unique int64 key; descending is the same array read backwards.
 
-    __slots__ = ("keys", "slots")
+    The keys themselves are not kept (8 bytes a row, per ordering): the table computes them for the rows at
+    hand when a subset is sorted or a change merged in.
+    """
 
-    def __init__(self, keys: np.ndarray, slots: np.ndarray):
-        self.keys = keys  # int64 per slot (any value for dead slots)
+    __slots__ = ("slots",)
+
+    def __init__(self, slots: np.ndarray):
         self.slots = slots  # int32, live slots only
 
     @classmethod
     def build(cls, keys: np.ndarray, live: np.ndarray) -> "Ordering":
-        """`live`: the live slots, ascending."""
-        return cls(keys, live[np.argsort(keys[live])].astype(np.int32))
+        """`keys`: the key of every slot; `live`: the live slots, ascending."""
+        return cls(live[np.argsort(keys[live])].astype(np.int32))
 
     def changed(self, keys: np.ndarray, removed_mask: np.ndarray, added: np.ndarray) -> "Ordering":
-        """A new ordering over `keys` (the whole new key column) after slots in `removed_mask` went away and
-        the slots `added` came (a changed row is both)."""
+        """A new ordering after slots in `removed_mask` went away and the slots `added` came (a changed row is
+        both); `keys` is the new key of every slot."""
         kept = self.slots[~removed_mask[self.slots]]
         if len(added):
             added = added[np.argsort(keys[added])]
             positions = np.searchsorted(keys[kept], keys[added])
             kept = np.insert(kept, positions, added)
-        return Ordering(keys, kept.astype(np.int32, copy=False))
+        return Ordering(kept.astype(np.int32, copy=False))
 
-    def sort(self, slots: np.ndarray) -> np.ndarray:
-        """`slots` (any subset of the live ones) in this order."""
+    def sort(self, slots: np.ndarray, keys, size: int) -> np.ndarray:
+        """`slots` (any subset of the live ones, of `size` slots in all) in this order; `keys(slots)` gives
+        their keys."""
         if len(slots) * 8 > len(self.slots):  # a large subset: pick it out of the whole order instead
-            wanted = np.zeros(len(self.keys), dtype=bool)
+            wanted = np.zeros(size, dtype=bool)
             wanted[slots] = True
             return self.slots[wanted[self.slots]]
-        return slots[np.argsort(self.keys[slots])]
+        return slots[np.argsort(keys(slots))]
 
 
 class Groups:

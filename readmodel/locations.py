@@ -6,37 +6,53 @@ path sorts it (its collation included), so both paths give the same answer by co
 from __future__ import annotations
 
 import numpy as np
+import orjson
 
+from readmodel.blob import BlobWriter, Vocabulary
 from readmodel.index import Groups, Ordering
 from readmodel.table import Table
-from schemas.json import json_bytes
+
+# Records dumped at a time: the dump's garbage stays small and is reused, rather than spread over the heap.
+DUMP_CHUNK = 2000
 
 
-def build_location_table(spec, last_modified: int, records: list | None = None) -> Table:
-    """The table of `spec`; `records` (every row in key order, as the spec's schema dumps them) when already read."""
-    records = spec.all_records() if records is None else records
-    size = len(records)
-    live = np.arange(size, dtype=np.int32)
-    rows = [json_bytes(row) for row in spec.schema.dump(records, many=True)]
+def build_location_table(spec, last_modified: int) -> Table:
+    """The table of `spec`: its rows rendered by its schema, in key order, a chunk at a time."""
+    rows = BlobWriter()
+    for chunk in chunked(spec.all_records(), DUMP_CHUNK):
+        for row in spec.schema.dump(chunk, many=True):
+            rows.append(orjson.dumps(row))
     columns = list(spec.key.model.select(spec.key, *[f.column for f in spec.filters.values()])
                    .order_by(spec.key).tuples())
-    assert len(columns) == size, "the records and the table disagree"  # one consistent view is being read
+    size = len(columns)
+    live = np.arange(size, dtype=np.int32)
     slot_of_key = {row[0]: slot for slot, row in enumerate(columns)}
 
     groups, vocabularies = {}, {}
     for position, (name, list_filter) in enumerate(spec.filters.items(), start=1):
         values = [row[position] for row in columns]
         if list_filter.text:
-            vocabulary = {value: code for code, value in enumerate(sorted(set(values)))}
-            values = [vocabulary[value] for value in values]
-            vocabularies[name] = vocabulary
+            vocabularies[name], values = Vocabulary.of(values)
         groups[name] = Groups.build(np.array(values, dtype=np.int64), live)
 
-    orderings = {}
+    orderings, keys = {}, {}
     for name in spec.orderings:
-        keys = np.empty(size, dtype=np.int64)
+        keys[name] = np.empty(size, dtype=np.int32)  # the position in the database's order
         for position, key in enumerate(spec.keys_in_order(name)):
-            keys[slot_of_key[key]] = position
-        orderings[name] = Ordering.build(keys, live)
-    return Table(size=size, live=live, orderings=orderings, groups=groups, vocabularies=vocabularies,
-                 rows=rows, last_modified=last_modified)
+            keys[name][slot_of_key[key]] = position
+        orderings[name] = Ordering.build(keys[name], live)
+    table = Table(size=size, live=live, orderings=orderings, groups=groups, vocabularies=vocabularies,
+                  rows=rows.blob(), last_modified=last_modified, keys=keys)
+    assert len(table.rows) == size, "the rows and the columns disagree"  # both read in one consistent view
+    return table
+
+
+def chunked(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

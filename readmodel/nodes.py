@@ -1,20 +1,22 @@
-"""Nodes in memory: per node three pre-rendered pieces and a few integer columns; indexes over them.
+"""Nodes in memory: per node its address line in a blob and a few integer columns; indexes over them.
 
-A node's JSON is its own head, its city's place fragment (shared by every node in that city) and its tail
-of times (shared by every node written in the same second): about 120 bytes of its own per node instead of
-330. A change to a few nodes makes a new table sharing every unchanged piece with the old one; only the
-columns (a few bytes a node) are copied and the indexes merged.
+A node's JSON is formatted from its id and address, then three shared pieces: its ASN and network (one per
+distinct pair), its city's place (cut from the city's row) and its times (one per distinct pair of times,
+shared by every node written in the same second). About 170 bytes a node in all. A change to a few nodes
+makes a new table sharing every unchanged piece with the old one: the changed addresses go to a small
+overlay over the blob, the columns (a few dozen bytes a node) are copied and the indexes merged.
 """
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
+from readmodel.blob import Blob, BlobWriter, Layered
 from readmodel.index import SLOT_BITS, SLOT_MASK, Groups, Ordering
 from readmodel.table import Table
-from schemas.nodes import node_head, node_tail, timestamp_seconds, timestamp_text
+from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_text
 
 # The group value of a node without an ASN: no filter value (0..2**32-1) can name it.
 NULL_ASN = 2**32
@@ -23,85 +25,128 @@ ROW_COLUMNS = "id, ip, asn, network, city_id, country_id, region_id, created_at,
 
 @dataclass(frozen=True)
 class Places:
-    """What a node takes from its city, at one reference version."""
+    """What a node takes from its city, at one reference version.
 
-    fragments: list  # node_place() per city index
-    city_index: dict  # city id -> city index
+    A node's place fragment (`"city":{"id","name"},"country":…,"region":…,"latitude":…,"longitude":…,`) is cut
+    out of its city's row in the cities table: the city's id and name, then everything from its country to its
+    longitude. Escaped JSON strings cannot hold the unescaped `,"country":{` and `,"population":` it is cut
+    at; tests hold the result to NodeSchema byte for byte.
+    """
+
+    cities: Blob  # the cities table's rows, by city index
+    name_end: np.ndarray  # int64 per city index: where `,"country":{` starts in its row, in cities.data
+    place_end: np.ndarray  # int64 per city index: where `"population":` starts, in cities.data
+    city_ids: np.ndarray  # city id per city index, ascending
     city_rank: np.ndarray  # per city index: the rank of its name in the database's order (equal names share it)
     country_index: dict  # country code -> country index
     country_rank: np.ndarray  # per country index: rank of its name
     region_rank: np.ndarray  # per region id (M49 codes are below 1000): rank of its name
+
+    def city_index(self, city_ids) -> np.ndarray:
+        return np.searchsorted(self.city_ids, city_ids).astype(np.int32)
+
+    def fragments(self, indexes: np.ndarray) -> list:
+        data = self.cities.data
+        return [b'"city":%s},%s' % (data[start:name_end], data[name_end + 1:place_end])
+                for start, name_end, place_end in zip(self.cities.starts[indexes].tolist(),
+                                                      self.name_end[indexes].tolist(), self.place_end[indexes].tolist())]
 
 
 @dataclass(frozen=True)
 class NodeColumns:
     """One entry per slot; a dead slot keeps stale values that no index refers to."""
 
-    ids: np.ndarray  # int64
-    city: np.ndarray  # int64 city id
+    ids: np.ndarray  # int32
+    city: np.ndarray  # int32 city id
     place: np.ndarray  # int32 city index into Places
-    country: np.ndarray  # int64 country index
-    region: np.ndarray  # int64 region id
+    country: np.ndarray  # int16 country index
+    region: np.ndarray  # int16 region id
     asn: np.ndarray  # int64, NULL_ASN for none
-    family: np.ndarray  # int64, 4 or 6
+    family: np.ndarray  # int8, 4 or 6
     updated: np.ndarray  # int64 seconds since the epoch
+    tail: np.ndarray  # int32 index into the table's tails
+    network: np.ndarray  # int32 index into the table's networks
     alive: np.ndarray  # bool
 
     def grown(self, extra: int) -> "NodeColumns":
         """A copy with `extra` more (dead) slots."""
-        return NodeColumns(**{name: np.concatenate([getattr(self, name), np.zeros(extra, getattr(self, name).dtype)])
-                              for name in self.__dataclass_fields__})
+        return NodeColumns(**{column.name: np.concatenate([getattr(self, column.name),
+                                                           np.zeros(extra, getattr(self, column.name).dtype)])
+                              for column in fields(self)})
+
+
+DTYPES = {"ids": np.int32, "city": np.int32, "place": np.int32, "country": np.int16, "region": np.int16,
+          "asn": np.int64, "family": np.int8, "updated": np.int64, "tail": np.int32, "network": np.int32}
+
+
+class Shared:
+    """Rendered pieces many nodes share, each kept once: appended to, never changed."""
+
+    def __init__(self, pieces: list | None = None, index: dict | None = None):
+        self.pieces = list(pieces or [])
+        self.index = dict(index or {})  # what a piece was made from -> its position in pieces
+
+    def position(self, key, render) -> int:
+        found = self.index.get(key)
+        if found is None:
+            found = self.index[key] = len(self.pieces)
+            self.pieces.append(render(*key))
+        return found
+
+    def copy(self) -> "Shared":
+        return Shared(self.pieces, self.index)
 
 
 class RowParts:
-    """Turns node rows into their rendered pieces and column values, sharing equal tails."""
+    """Turns node rows into their address line and column values, sharing networks and tails."""
 
-    def __init__(self, places: Places):
+    def __init__(self, places: Places, networks: Shared, tails: Shared):
         self.places = places
-        self._tails: dict = {}
+        self.networks, self.tails = networks, tails
         self._seconds: dict = {}
 
     def __call__(self, row):
+        """(address line, column values but the place)"""
         node_id, ip, asn, network, city, country, region, created, updated = row
-        tail_key = (created, updated)
-        tail = self._tails.get(tail_key)
-        if tail is None:
-            tail = self._tails[tail_key] = node_tail(timestamp_text(created), timestamp_text(updated))
+        tail = self.tails.position((timestamp_text(created), timestamp_text(updated)), node_tail)
+        owner = self.networks.position((asn, network), node_network)
         seconds = self._seconds.get(updated)
         if seconds is None:
             seconds = self._seconds[updated] = timestamp_seconds(updated)
-        places = self.places
-        return (node_head(node_id, ip, asn, network), tail, (ip + "\n").encode(),
-                (node_id, city, places.city_index[city], places.country_index[country], region,
-                 NULL_ASN if asn is None else asn, 6 if ":" in ip else 4, seconds))
+        return ((ip + "\n").encode(),
+                (node_id, city, self.places.country_index[country], region, NULL_ASN if asn is None else asn,
+                 6 if ":" in ip else 4, seconds, tail, owner))
 
 
-GROUPED = ("id", "country", "city", "region", "asn", "family")
-COLUMN_OF_GROUP = {"id": "ids", "country": "country", "city": "city", "region": "region", "asn": "asn",
-                   "family": "family"}
+VALUE_COLUMNS = ("ids", "city", "country", "region", "asn", "family", "updated", "tail", "network")
+GROUPED = {"id": "ids", "country": "country", "city": "city", "region": "region", "asn": "asn", "family": "family"}
 
 
-def ordering_keys(columns: NodeColumns, places: Places) -> dict:
-    """Each ordering's unique key per slot: the related name's rank, then the id (contract §3)."""
-    ids = columns.ids
-    return {
-        "id": ids,
-        "city": (places.city_rank[columns.place].astype(np.int64) << 32) | ids,
-        "country": (places.country_rank[columns.country].astype(np.int64) << 32) | ids,
-        "region": (places.region_rank[columns.region].astype(np.int64) << 32) | ids,
-    }
+def ordering_key(order: str, columns: NodeColumns, places: Places, slots=slice(None)) -> np.ndarray:
+    """The unique key of `order` for `slots`: the related name's rank, then the id (contract §3)."""
+    ids = columns.ids[slots].astype(np.int64)
+    if order == "id":
+        return ids
+    rank = {"city": lambda: places.city_rank[columns.place[slots]],
+            "country": lambda: places.country_rank[columns.country[slots]],
+            "region": lambda: places.region_rank[columns.region[slots]]}[order]()
+    return (rank << 32) | ids
+
+
+ORDERS = ("id", "city", "country", "region")
 
 
 class NodeTable(Table):
-    def __init__(self, *, columns: NodeColumns, heads: list, tails: list, ips: list, places: Places,
+    def __init__(self, *, columns: NodeColumns, ips: Layered, networks: Shared, tails: Shared, places: Places,
                  orderings: dict, groups: dict, reference_changed_at: int, removed_at: int):
-        live_count = len(orderings["id"].slots)
-        super().__init__(size=len(heads), live=orderings["id"].slots, orderings=orderings, groups=groups,
-                         vocabularies={"country": places.country_index}, rows=heads,
-                         last_modified=max(reference_changed_at, removed_at,
-                                           int(columns.updated[columns.alive].max()) if live_count else 0))
+        live = orderings["id"].slots
+        newest = int(columns.updated[live].max()) if len(live) else 0
+        super().__init__(size=len(columns.ids), live=live, orderings=orderings, groups=groups,
+                         vocabularies={"country": places.country_index}, rows=None,
+                         last_modified=max(reference_changed_at, removed_at, newest))
         self.columns = columns
-        self.heads, self.tails, self.ips = heads, tails, ips
+        self.ips = ips  # the address of each slot, one a line
+        self.networks, self.tails = networks, tails
         self.places = places
         self.reference_changed_at = reference_changed_at
         self.removed_at = removed_at
@@ -110,17 +155,28 @@ class NodeTable(Table):
     def dead_slots(self) -> int:
         return self.size - len(self.live)
 
+    def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
+        return ordering_key(order, self.columns, self.places, slots)
+
     def render(self, slots) -> list:
-        heads, tails, fragments = self.heads, self.tails, self.places.fragments
-        places = self.columns.place[slots].tolist()
-        return [heads[slot] + fragments[place] + tails[slot] for slot, place in zip(slots.tolist(), places)]
+        columns, places = self.columns, self.places
+        networks, tails, cities = self.networks.pieces, self.tails.pieces, places.cities.data
+        city = columns.place[slots]
+        # One format a node: id and address, its network, its city's id and name, the rest of its place, times.
+        return [b'{"id":%d,"ip":"%s",%s"city":%s},%s%s' % (
+                    node_id, ip[:-1], networks[network], cities[start:name_end], cities[name_end + 1:place_end],
+                    tails[tail])
+                for node_id, ip, network, start, name_end, place_end, tail in zip(
+                    columns.ids[slots].tolist(), self.ips.take(slots), columns.network[slots].tolist(),
+                    places.cities.starts[city].tolist(), places.name_end[city].tolist(),
+                    places.place_end[city].tolist(), columns.tail[slots].tolist())]
 
     def render_record(self, slot: int) -> bytes:
-        return self.heads[slot] + self.places.fragments[int(self.columns.place[slot])] + self.tails[slot]
+        return self.render(np.array([slot]))[0]
 
     def text(self, slots) -> bytes:
         """The addresses of `slots`, one a line."""
-        return b"".join(map(self.ips.__getitem__, slots.tolist()))
+        return self.ips.join(slots)
 
     def modified(self, matches) -> int:
         """When the list of `matches` last changed (seconds): its newest node, the last removal of any node
@@ -136,44 +192,45 @@ class NodeTable(Table):
     def changed(self, rows: list, gone: list, removed_at: int) -> "NodeTable":
         """A new table with `rows` (current rows of changed nodes) written and the nodes `gone` removed."""
         known = self._slots_of_ids([row[0] for row in rows] + list(gone))
-        fresh = [row for row, slot in zip(rows, known) if slot < 0]
-        first_new = self.size
-        columns = self.columns.grown(len(fresh))
-        heads = self.heads + [None] * len(fresh)
-        tails = self.tails + [None] * len(fresh)
-        ips = self.ips + [None] * len(fresh)
-
-        removed = np.zeros(len(heads), dtype=bool)
-        added = []
-        parts = RowParts(self.places)
-        new_slots = iter(range(first_new, first_new + len(fresh)))
+        fresh = sum(1 for slot in known[:len(rows)] if slot < 0)
+        columns = self.columns.grown(fresh)
+        removed = np.zeros(len(columns.ids), dtype=bool)
+        networks, tails = self.networks.copy(), self.tails.copy()
+        parts = RowParts(self.places, networks, tails)
+        ips, added = {}, []
+        next_slot = self.size
         for row, slot in zip(rows, known):
             if slot >= 0:
                 removed[slot] = True
             else:
-                slot = next(new_slots)
-            heads[slot], tails[slot], ips[slot], values = parts(row)
-            _store(columns, slot, values)
+                slot, next_slot = next_slot, next_slot + 1
+            ips[slot], values = parts(row)
+            for name, value in zip(VALUE_COLUMNS, values):
+                getattr(columns, name)[slot] = value
+            columns.alive[slot] = True
             added.append(slot)
         for slot in known[len(rows):]:
             if slot >= 0:
                 removed[slot] = True
                 columns.alive[slot] = False
-                heads[slot] = tails[slot] = ips[slot] = None
-
+                ips[slot] = b""
         added = np.array(added, dtype=np.int64)
-        keys = ordering_keys(columns, self.places)
-        orderings = {name: ordering.changed(keys[name], removed, added) for name, ordering in self.orderings.items()}
-        groups = {name: index.changed(getattr(columns, COLUMN_OF_GROUP[name]), removed, added)
-                  for name, index in self.groups.items()}
-        return NodeTable(columns=columns, heads=heads, tails=tails, ips=ips, places=self.places,
-                         orderings=orderings, groups=groups, reference_changed_at=self.reference_changed_at,
-                         removed_at=removed_at)
+        if len(added):
+            columns.place[added] = self.places.city_index(columns.city[added])
+        compact_above = max(2000, len(columns.ids) // 20)
+        return NodeTable(
+            columns=columns, ips=self.ips.written(ips, compact_above), networks=networks, tails=tails,
+            places=self.places,
+            orderings={name: ordering.changed(ordering_key(name, columns, self.places), removed, added)
+                       for name, ordering in self.orderings.items()},
+            groups={name: index.changed(getattr(columns, GROUPED[name]), removed, added)
+                    for name, index in self.groups.items()},
+            reference_changed_at=self.reference_changed_at, removed_at=removed_at)
 
     def _slots_of_ids(self, ids: list) -> list:
         """The live slot of each id, or -1."""
         packed = self.groups["id"].packed
-        if not len(packed):
+        if not len(packed) or not ids:
             return [-1] * len(ids)
         stored = (packed >> np.uint64(SLOT_BITS)).astype(np.int64)
         query = np.array(ids, dtype=np.int64)
@@ -182,35 +239,25 @@ class NodeTable(Table):
         return np.where(stored[positions] == query, slots, -1).tolist()
 
 
-def _store(columns: NodeColumns, slot: int, values) -> None:
-    node_id, city, place, country, region, asn, family, updated = values
-    columns.ids[slot], columns.city[slot], columns.place[slot] = node_id, city, place
-    columns.country[slot], columns.region[slot], columns.asn[slot] = country, region, asn
-    columns.family[slot], columns.updated[slot], columns.alive[slot] = family, updated, True
-
-
 def build_node_table(batches, places: Places, reference_changed_at: int, removed_at: int) -> NodeTable:
     """A table of every row in `batches` (lists of rows with ROW_COLUMNS)."""
-    heads, tails, ips = [], [], []
-    values = [array("q") for _ in range(8)]
-    parts = RowParts(places)
+    ips = BlobWriter()
+    networks, tails = Shared(), Shared()
+    parts = RowParts(places, networks, tails)
+    values = [array("q") for _ in VALUE_COLUMNS]  # 8 bytes a value, no object per value
     for rows in batches:
         for row in rows:
-            head, tail, ip, row_values = parts(row)
-            heads.append(head)
-            tails.append(tail)
+            ip, row_values = parts(row)
             ips.append(ip)
             for column, value in zip(values, row_values):
                 column.append(value)
-    ids, city, place, country, region, asn, family, updated = (np.frombuffer(column, dtype=np.int64).copy()
-                                                                if len(column) else np.zeros(0, np.int64)
-                                                                for column in values)
-    columns = NodeColumns(ids=ids, city=city, place=place.astype(np.int32), country=country, region=region,
-                          asn=asn, family=family, updated=updated, alive=np.ones(len(heads), dtype=bool))
-    live = np.arange(len(heads), dtype=np.int32)
-    keys = ordering_keys(columns, places)
-    orderings = {name: Ordering.build(keys[name], live) for name in keys}
-    groups = {name: Groups.build(getattr(columns, COLUMN_OF_GROUP[name]), live) for name in GROUPED}
-    return NodeTable(columns=columns, heads=heads, tails=tails, ips=ips, places=places, orderings=orderings,
-                     groups=groups, reference_changed_at=reference_changed_at, removed_at=removed_at)
-
+    arrays = {name: np.frombuffer(column, dtype=np.int64).astype(DTYPES[name])
+              for name, column in zip(VALUE_COLUMNS, values)}
+    count = len(arrays["ids"])
+    columns = NodeColumns(**arrays, place=places.city_index(arrays["city"]), alive=np.ones(count, dtype=bool))
+    live = np.arange(count, dtype=np.int32)
+    return NodeTable(
+        columns=columns, ips=Layered(ips.blob()), networks=networks, tails=tails, places=places,
+        orderings={name: Ordering.build(ordering_key(name, columns, places), live) for name in ORDERS},
+        groups={name: Groups.build(getattr(columns, column), live) for name, column in GROUPED.items()},
+        reference_changed_at=reference_changed_at, removed_at=removed_at)

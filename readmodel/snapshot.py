@@ -11,14 +11,13 @@ from typing import Callable
 
 import numpy as np
 
-from models import City, Country, Region  # noqa: F401  (ranks are read through them)
+from models import City, Country, Region
 from models.data_version import Versions, read_versions
 from models.database import database, is_postgres
 from models.node_changes import changed_node_ids
 from readmodel.locations import build_location_table
 from readmodel.nodes import ROW_COLUMNS, NodeTable, Places, build_node_table
 from readmodel.table import Table
-from schemas.nodes import node_places
 
 BATCH = 10_000
 LOCATION_LISTS = ("regions", "countries", "cities")
@@ -62,11 +61,9 @@ def load_snapshot(specs: dict, previous: Snapshot | None, on_full_build: Callabl
                                          versions.nodes_removed_at)
             return Snapshot(versions, {**previous.tables, "nodes": nodes}, previous.places)
         on_full_build()
-        cities = specs["cities"].all_records()
-        tables: dict[str, Table] = {name: build_location_table(specs[name], versions.reference_changed_at,
-                                                               cities if name == "cities" else None)
+        tables: dict[str, Table] = {name: build_location_table(specs[name], versions.reference_changed_at)
                                     for name in LOCATION_LISTS}
-        places = load_places(cities)
+        places = load_places(tables["cities"])
         tables["nodes"] = build_node_table(node_row_batches(), places, versions.reference_changed_at,
                                            versions.nodes_removed_at)
         return Snapshot(versions, tables, places)
@@ -86,19 +83,25 @@ def _caught_up(previous: Snapshot, versions: Versions) -> NodeTable | None:
     return table.changed(rows, [node_id for node_id in ids if node_id not in found], versions.nodes_removed_at)
 
 
-def load_places(cities: list) -> Places:
-    """`cities`: every city's record in id order, as the cities list's schema dumps them."""
-    city_index = {city["id"]: index for index, city in enumerate(cities)}
+def load_places(cities: Table) -> Places:
+    """What nodes take from their cities, given the cities table (its slots are the cities in id order)."""
+    rows = cities.rows
+    starts = rows.starts[:-1]
+    name_end = starts + np.array([rows[index].find(b',"country":{') for index in range(len(rows))], dtype=np.int64)
+    place_end = starts + np.array([rows[index].find(b',"population":') + 1 for index in range(len(rows))],
+                                  dtype=np.int64)
+    city_ids = np.array([city for (city,) in City.select(City.id).order_by(City.id).tuples()], dtype=np.int64)
+    city_index = {city: index for index, city in enumerate(city_ids.tolist())}
     city_rank = _name_ranks(City.select(City.id, City.name).order_by(City.name, City.id).tuples(), city_index)
     countries = list(Country.select(Country.code).order_by(Country.code).tuples())
     country_index = {code: index for index, (code,) in enumerate(countries)}
     country_rank = _name_ranks(Country.select(Country.code, Country.name).order_by(Country.name, Country.code)
                                .tuples(), country_index)
     region_rank = np.zeros(1000, dtype=np.int64)  # indexed by M49 code
-    for rank, (region_id, _) in enumerate(_distinct_names(Region.select(Region.id, Region.name)
-                                                          .order_by(Region.name, Region.id).tuples())):
+    for region_id, rank in _distinct_names(Region.select(Region.id, Region.name).order_by(Region.name, Region.id)
+                                           .tuples()):
         region_rank[region_id] = rank
-    return Places(fragments=node_places(cities), city_index=city_index, city_rank=city_rank,
+    return Places(cities=rows, name_end=name_end, place_end=place_end, city_ids=city_ids, city_rank=city_rank,
                   country_index=country_index, country_rank=country_rank, region_rank=region_rank)
 
 

@@ -12,6 +12,7 @@ before the first one is done) the answer comes from the database (`current()` re
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ import peewee
 
 from models.data_version import read_versions
 from models.database import database, releases_per_request
+from readmodel.heap import release_free_memory
 from readmodel.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -70,12 +72,12 @@ class ReadModel:
                 self._changed.wait(remaining)
             return self._snapshot if self._snapshot.versions.data >= versions.data else None
 
-    def wait_until_built(self, timeout: float) -> bool:
-        """Blocks until the first snapshot is there (a worker warming up), or a refresh failed; True when
-        there is a snapshot."""
+    def wait_until_built(self, timeout: float, until_failure: bool = True) -> bool:
+        """Blocks until there is a snapshot (a worker warming up), or (`until_failure`) a refresh failed;
+        True when there is a snapshot."""
         self._start()
         with self._changed:
-            self._changed.wait_for(lambda: self._snapshot is not None or self.failing, timeout)
+            self._changed.wait_for(lambda: self._snapshot is not None or (until_failure and self.failing), timeout)
             return self._snapshot is not None
 
     # --- the refresher --------------------------------------------------------------------------
@@ -134,16 +136,20 @@ class ReadModel:
         started = self.clock()
         began = time.perf_counter()
         snapshot = load_snapshot(self.specs, self._snapshot, on_full_build=self._full_build_started)
-        if self._full_build:
-            log.info("read model built", extra={"fields": {
-                "data_version": snapshot.versions.data, "nodes": len(snapshot.nodes),
-                "seconds": round(time.perf_counter() - began, 2)}})
+        built = self._full_build
         with self._changed:
             self._snapshot = snapshot
             self._confirmed_at = max(self._confirmed_at, started)
             self._full_build = False
             self.failing = False
             self._changed.notify_all()
+        if built:
+            # What the build freed, and the snapshot it replaced, go back to the system: cycles first.
+            gc.collect()
+            release_free_memory()
+            log.info("read model built", extra={"fields": {
+                "data_version": snapshot.versions.data, "nodes": len(snapshot.nodes),
+                "seconds": round(time.perf_counter() - began, 2)}})
 
     def _full_build_started(self) -> None:
         with self._changed:

@@ -14,7 +14,9 @@ import numpy as np
 
 from readmodel.index import EMPTY_SLOTS, Groups, Ordering
 
-RESULT_CACHE_BYTES = 4 * 1024 * 1024
+# Filtered results kept per table (bounded, by bytes and count): enough for the orderings of the filters
+# in use at once; a query's walk through its pages sorts its matches once.
+RESULT_CACHE_BYTES = 2 * 1024 * 1024
 RESULT_CACHE_ENTRIES = 256
 
 
@@ -27,15 +29,16 @@ class TextColumn:
 
 class Table:
     def __init__(self, *, size: int, live: np.ndarray, orderings: dict, groups: dict, vocabularies: dict,
-                 rows: list, last_modified: int):
+                 rows, last_modified: int, keys: dict | None = None):
         self.size = size  # slots, live or not
         self.live = live  # live slots, ascending (int32)
         self.orderings: dict[str, Ordering] = orderings
         self.groups: dict[str, Groups] = groups
         # filter name -> {normalised text: group value}; integer filters have none (the value is the integer).
         self.vocabularies: dict[str, dict] = vocabularies
-        self.rows = rows  # rendered JSON object per slot (None for a dead slot)
+        self.rows = rows  # a Blob of rendered JSON objects, one per slot
         self.last_modified = last_modified
+        self._keys = keys  # ordering name -> key per slot (small tables keep them; see sort_keys)
         self._results: OrderedDict = OrderedDict()
         self._result_bytes = 0
         self._lock = threading.Lock()
@@ -56,9 +59,13 @@ class Table:
             if found is not None:
                 self._results.move_to_end(key)
                 return found
-        found = ordering.sort(self.matching(filters))
+        found = ordering.sort(self.matching(filters), lambda slots: self.sort_keys(order, slots), self.size)
         self._remember(key, found)
         return found
+
+    def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
+        """The unique ordering key of each of `slots`."""
+        return self._keys[order][slots]
 
     def matching(self, filters: dict) -> np.ndarray:
         """The slots matching every filter, ascending."""
@@ -82,8 +89,7 @@ class Table:
         return int(slots[0]) if len(slots) else None
 
     def render(self, slots) -> list:
-        rows = self.rows
-        return [rows[slot] for slot in slots.tolist()]
+        return self.rows.take(slots)
 
     def render_record(self, slot: int) -> bytes:
         return self.rows[slot]

@@ -6,18 +6,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 
 import falcon
 
 
 def send(req, resp, representation, *, private: bool) -> None:
     """Sets the body and validators of `representation`, or answers 304 Not Modified."""
-    resp.etag = representation.etag
-    resp.last_modified = datetime.fromtimestamp(representation.last_modified, timezone.utc)
+    resp.set_header("ETag", representation.etag_header)
+    resp.set_header("Last-Modified", representation.last_modified_header)
     # Caches may keep a response but must revalidate it (the validators make that cheap); a shared cache must
     # not keep what a token was needed for.
-    resp.cache_control = ["private", "no-cache"] if private else ["no-cache"]
+    resp.set_header("Cache-Control", "private, no-cache" if private else "no-cache")
     if not_modified(req, representation):
         resp.status = falcon.HTTP_NOT_MODIFIED
         return
@@ -28,7 +28,7 @@ def send(req, resp, representation, *, private: bool) -> None:
 def not_modified(req, representation) -> bool:
     header = req.get_header("If-None-Match")
     if header is not None:
-        if header == f'"{representation.etag}"':  # what a poller sends back, compared without parsing
+        if header == representation.etag_header:  # what a poller sends back, compared without parsing
             return True
         return any(tag == "*" or str(tag) == representation.etag for tag in (req.if_none_match or ()))
     since = modified_since(req)

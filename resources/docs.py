@@ -1,5 +1,6 @@
 """The OpenAPI document (JSON and YAML) and an interactive page whose assets the service serves itself."""
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 
 import orjson
 import yaml
@@ -7,8 +8,9 @@ import yaml
 from config import PROJECT_ROOT
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi.yaml"
-# Swagger UI's distribution, shipped inside the pinned swagger-ui-py package: no CDN, works offline.
-SWAGGER_UI_ASSETS = str(files("swagger_ui") / "static")
+# Swagger UI's distribution, shipped inside the pinned swagger-ui-py package: no CDN, works offline. Found
+# without importing the package, which would load Jinja2 (a few MiB per worker) for nothing we use.
+SWAGGER_UI_ASSETS = str(Path(find_spec("swagger_ui").submodule_search_locations[0]) / "static")
 
 DOCS_PAGE = b"""<!doctype html>
 <html lang="en">

@@ -7,6 +7,8 @@ while the read model builds, and are what it is tested against.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,7 +16,7 @@ from marshmallow import Schema, ValidationError
 from peewee import Field, ModelSelect, fn
 
 from models import fold
-from resources.conditional import send
+from resources.conditional import not_modified, send
 from resources.errors import bad_request, not_found
 from resources.media import JSON_ONLY
 from schemas.json import json_bytes
@@ -79,11 +81,34 @@ class ListQuery:
         return tuple(pair for pair in self.given if pair[0] not in ("page", "perPage"))
 
 
+class ParsedQueries:
+    """Query strings already parsed, so that a repeated request (a poll, a popular page) skips validation,
+    which costs more than the rest of answering it from the cache. Bounded in count and in length."""
+
+    ENTRIES = 1024
+    LONGEST = 512  # characters of query string worth remembering
+
+    def __init__(self):
+        self._entries: OrderedDict[str, ListQuery] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, raw: str) -> ListQuery | None:
+        return self._entries.get(raw)
+
+    def put(self, raw: str, query: ListQuery) -> None:
+        if len(raw) > self.LONGEST:
+            return
+        with self._lock:
+            self._entries[raw] = query
+            if len(self._entries) > self.ENTRIES:
+                self._entries.popitem(last=False)
+
+
 class ListSpec:
     def __init__(self, *, name: str, select: Callable[[], ModelSelect], key: Field, filters: dict,
                  orderings: dict, default_order: str, schema: Schema, item_filter: str,
                  render: Callable | None = None, updated: Field | None = None, text: Field | None = None,
-                 records: Callable[[], list] | None = None):
+                 records: Callable | None = None):
         self.name = name
         self.select = select  # the rows with what their representation joins in
         self.key = key  # the primary key: the final tie-break of every ordering
@@ -97,15 +122,24 @@ class ListSpec:
         self.updated = updated
         # The column the text list shows, one a line (None: no text list).
         self.text = text
-        # Every row in key order as the schema dumps it (plain dicts are cheaper than joined models to build).
+        # Every row in key order, for the schema to dump (plain dicts are cheaper to build than joined models).
         self._records = records
         self.query_schema = list_query_schema(
             {name: spec.field() for name, spec in filters.items()}, orderings, default_order
         )
         self.parameters = tuple(self.query_schema.fields)
+        self._parsed = ParsedQueries()
 
     def parse(self, req) -> ListQuery:
         """The validated query string, or a 400 naming every parameter that is wrong."""
+        raw = req.query_string
+        query = self._parsed.get(raw)
+        if query is None:
+            query = self._parse(req)
+            self._parsed.put(raw, query)
+        return query
+
+    def _parse(self, req) -> ListQuery:
         params = req.params
         known = ", ".join(self.parameters)
         errors = {name: [f"Unknown parameter; this endpoint accepts: {known}."]
@@ -147,8 +181,9 @@ class ListSpec:
             query = query.join_from(model, joined)
         return self.order(self.where(query, filters), order, descending)
 
-    def all_records(self) -> list:
-        return self._records() if self._records else list(self.select().order_by(self.key))
+    def all_records(self):
+        """Every row in key order, as the schema dumps them (an iterable)."""
+        return self._records() if self._records else self.select().order_by(self.key).iterator()
 
     def keys_in_order(self, order: str) -> list:
         """Every key, ascending in `order` as the database sorts it."""
@@ -213,7 +248,7 @@ class ListCollection:
 
     def on_get(self, req, resp):
         query = self.spec.parse(req)
-        found = self.representations.page(self.spec, query, req.path)
+        found = self.representations.page(self.spec, query, req.path, known=lambda found: not_modified(req, found))
         send(req, resp, found, private=req.context.user is not None)
 
     on_head = on_get
@@ -237,7 +272,7 @@ class ItemResource:
     def on_get(self, req, resp, **params):
         (value,) = params.values()
         refuse_parameters(req)
-        found = self.representations.record(self.spec, self.key(value))
+        found = self.representations.record(self.spec, self.key(value), known=lambda found: not_modified(req, found))
         if found is None:
             raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.")
         send(req, resp, found, private=req.context.user is not None)

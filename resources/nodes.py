@@ -3,7 +3,7 @@ import falcon
 
 from models import City, Country, Node, Region
 from models.node import MAX_ASN
-from resources.conditional import send
+from resources.conditional import not_modified, send
 from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
 from resources.media import JSON, TEXT, negotiate
 from schemas.nodes import node_schema, render_node
@@ -33,6 +33,12 @@ NODES = ListSpec(
 )
 
 
+def address_list(req, resp, representations) -> None:
+    """Every matching node's address, one a line (contract §7)."""
+    found = representations.text(NODES, NODES.parse(req), known=lambda found: not_modified(req, found))
+    send(req, resp, found, private=False)
+
+
 @falcon.before(negotiate)
 class NodeCollection(ListCollection):
     spec = NODES
@@ -41,8 +47,7 @@ class NodeCollection(ListCollection):
     def on_get(self, req, resp):
         resp.vary = ["Accept"]
         if req.context.media_type == TEXT:
-            query = NODES.parse(req)
-            send(req, resp, self.representations.text(NODES, query), private=False)
+            address_list(req, resp, self.representations)
         else:
             super().on_get(req, resp)
 
@@ -56,7 +61,7 @@ class NodeTextList:
         self.representations = representations
 
     def on_get(self, req, resp):
-        send(req, resp, self.representations.text(NODES, NODES.parse(req)), private=False)
+        address_list(req, resp, self.representations)
 
     on_head = on_get
 

@@ -2,13 +2,14 @@
 
 Answered from this worker's read model when it has a current snapshot, else from the database (the same
 bytes either way), and kept in the response cache, keyed by the parsed query and valid while the data it
-was made from is unchanged. The ETag is a digest of the body, so it changes when, and only when, what a
+was made from is unchanged (a big body's validators only). The ETag is a digest of the body, so it changes when, and only when, what a
 client would receive changes.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from email.utils import formatdate
 from urllib.parse import urlencode
 
 import orjson
@@ -20,17 +21,24 @@ from resources.cache import ResponseCache
 from resources.media import JSON, TEXT_UTF8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Representation:
-    body: bytes
+    body: bytes | None  # None: its validators only (see ResponseCache)
     content_type: str
-    etag: str
+    etag: str  # the opaque tag, unquoted
     last_modified: int  # seconds since the epoch
+    # The header values, written once rather than on every response (a 304 poll is little else).
+    etag_header: str
+    last_modified_header: str
+
+    def without_body(self) -> "Representation":
+        return Representation(None, self.content_type, self.etag, self.last_modified, self.etag_header,
+                              self.last_modified_header)
 
 
 def representation(body: bytes, content_type: str, last_modified: int) -> Representation:
-    tag = hashlib.blake2b(body, digest_size=12).hexdigest()
-    return Representation(body, content_type, tag, last_modified)
+    tag = hashlib.sha256(body).hexdigest()[:24]  # 96 bits; SHA-256 is the fastest digest here (SHA-NI)
+    return Representation(body, content_type, tag, last_modified, f'"{tag}"', formatdate(last_modified, usegmt=True))
 
 
 def list_body(rows: list, meta: dict) -> bytes:
@@ -47,21 +55,18 @@ def pagination(path: str, query, total: int, count: int) -> dict:
     # Past the end, "previous" leads back to the last page that has rows.
     previous = min(page - 1, total_pages) if page > 1 else 0
     following = page + 1 if page < total_pages else 0
+    # Links keep every other parameter, in the order the list declares them.
+    others = urlencode([pair for pair in query.given if pair[0] != "page"])
+    base = f"{path}?{others}&page=" if others else f"{path}?page="
     return {"pagination": {
         "total": total,
         "count": count,
         "perPage": per_page,
         "currentPage": page,
         "totalPages": total_pages,
-        "links": {"previous": page_link(path, query, previous), "next": page_link(path, query, following)},
+        "links": {"previous": f"{base}{previous}" if previous else None,
+                  "next": f"{base}{following}" if following else None},
     }}
-
-
-def page_link(path: str, query, page: int) -> str | None:
-    """A relative URL to another page that keeps every other parameter (in the order the list declares them)."""
-    if page < 1:
-        return None
-    return f"{path}?{urlencode([*(pair for pair in query.given if pair[0] != 'page'), ('page', str(page))])}"
 
 
 class Representations:
@@ -69,7 +74,7 @@ class Representations:
         self.read_model = read_model  # None: every answer comes from the database
         self.cache = cache
 
-    def page(self, spec, query, path: str) -> Representation:
+    def page(self, spec, query, path: str, known=None) -> Representation:
         """A page of a list as JSON with its pagination metadata (contract §3)."""
         def from_memory(table):
             matches = table.select(query.filter_values, query.order)
@@ -84,9 +89,9 @@ class Representations:
             rows, total, modified = answer
             return representation(list_body(rows, pagination(path, query, total, len(rows))), JSON, modified)
 
-        return self._answer(spec, (spec.name, JSON, query.given), from_memory, from_database, make)
+        return self._answer(spec, (spec.name, JSON, query.given), from_memory, from_database, make, known)
 
-    def text(self, spec, query) -> Representation:
+    def text(self, spec, query, known=None) -> Representation:
         """Every match's address, one a line, unpaginated (contract §7)."""
         def from_memory(table):
             matches = table.select(query.filter_values, query.order)
@@ -96,9 +101,9 @@ class Representations:
             return spec.sql_lines(query), spec.sql_modified(query, versions)
 
         return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), from_memory, from_database,
-                            lambda answer: representation(answer[0], TEXT_UTF8, answer[1]))
+                            lambda answer: representation(answer[0], TEXT_UTF8, answer[1]), known)
 
-    def record(self, spec, key) -> Representation | None:
+    def record(self, spec, key, known=None) -> Representation | None:
         """One record by its key, or None."""
         def from_memory(table):
             slot = table.slot_of(spec.item_filter, key)
@@ -109,15 +114,21 @@ class Representations:
             return (rows[0], spec.sql_record_modified(key, versions)) if rows else None
 
         return self._answer(spec, (spec.name, "record", key), from_memory, from_database,
-                            lambda answer: answer and representation(record_body(answer[0]), JSON, answer[1]))
+                            lambda answer: answer and representation(record_body(answer[0]), JSON, answer[1]), known)
 
-    def _answer(self, spec, key: tuple, from_memory, from_database, make):
-        """From the cache, else from the current snapshot (then cached), else from the database."""
+    def _answer(self, spec, key: tuple, from_memory, from_database, make, known):
+        """From the cache, else from the current snapshot (then cached), else from the database.
+
+        `known(representation)`: the client has this representation already (its validators match), so a
+        cached entry without its body will do.
+        """
         snapshot = self.read_model.current() if self.read_model is not None else None
         if snapshot is None:
             return make(from_database(read_versions(database)))
         version = snapshot.version_of(spec.name)
         found = self.cache.get(key, version)
+        if found is not None and found.body is None and not (known and known(found)):
+            return make(from_memory(snapshot.tables[spec.name]))
         if found is None:
             found = make(from_memory(snapshot.tables[spec.name]))
             if found is not None:  # a missing record is not kept: keys are the client's to choose

@@ -40,21 +40,23 @@ node_place_schema = NodeSchema(only=PLACE_FIELDS)
 
 def node_head(node_id: int, ip: str, asn: int | None, network: str | None) -> bytes:
     """`{"id":…,"ip":…,"asn":…,"network":…,` as NodeSchema writes them."""
-    return b'{"id":%d,"ip":%s,"asn":%s,"network":%s,' % (
-        node_id, orjson.dumps(ip), b"null" if asn is None else b"%d" % asn, orjson.dumps(network))
+    return node_address(node_id, ip.encode()) + node_network(asn, network)
+
+
+def node_address(node_id: int, ip: bytes) -> bytes:
+    """`{"id":…,"ip":…,`; a canonical address (digits, a-f, dots, colons) needs no escaping."""
+    return b'{"id":%d,"ip":"%s",' % (node_id, ip)
+
+
+def node_network(asn: int | None, network: str | None) -> bytes:
+    """`"asn":…,"network":…,`, which many nodes share."""
+    return b'"asn":%s,"network":%s,' % (b"null" if asn is None else b"%d" % asn, orjson.dumps(network))
 
 
 def node_place(city, country, region) -> bytes:
     """`"city":…,"country":…,"region":…,"latitude":…,"longitude":…,` for a City and its country and region."""
     place = node_place_schema.dump(SimpleNamespace(city=city, country=country, region=region))
     return orjson.dumps(place)[1:-1] + b","
-
-
-def node_places(cities: list) -> list[bytes]:
-    """`node_place` of many city records (dicts with their country and region) at once."""
-    places = node_place_schema.dump([SimpleNamespace(city=city, country=city["country"], region=city["region"])
-                                     for city in cities], many=True)
-    return [orjson.dumps(place)[1:-1] + b"," for place in places]
 
 
 def render_node(node) -> bytes:

@@ -1,0 +1,162 @@
+"""Many rendered rows in one buffer.
+
+A list of small bytes objects costs ~33 bytes each over its content, and, allocated among a build's
+transient objects, keeps the allocator's arenas from going back to the system for as long as it lives
+(measured at 100,000 nodes: 57 MB of live rows held 121 MiB of RSS). A `Blob` is one allocation and an
+offset array: freed whole, returned whole.
+
+Rows changed since a blob was built live in a small overlay (`Layered`) until there are enough of them to
+be worth building a new blob.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class BlobWriter:
+    """Appends rows one at a time without keeping an object per row."""
+
+    def __init__(self):
+        self._data = bytearray()
+        self._lengths: list[int] = []
+
+    def append(self, row: bytes) -> None:
+        self._data += row
+        self._lengths.append(len(row))
+
+    def blob(self) -> "Blob":
+        starts = np.zeros(len(self._lengths) + 1, dtype=np.int64)
+        np.cumsum(self._lengths, out=starts[1:])
+        return Blob(bytes(self._data), starts)
+
+
+class Blob:
+    __slots__ = ("data", "starts")
+
+    def __init__(self, data: bytes, starts: np.ndarray):
+        self.data = data
+        self.starts = starts  # row i is data[starts[i]:starts[i + 1]]
+
+    @classmethod
+    def of(cls, rows) -> "Blob":
+        writer = BlobWriter()
+        for row in rows:
+            writer.append(row)
+        return writer.blob()
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, index: int) -> bytes:
+        return self.data[self.starts[index]:self.starts[index + 1]]
+
+    def take(self, indexes: np.ndarray) -> list:
+        data = self.data
+        return [data[start:end] for start, end in zip(self.starts[indexes].tolist(),
+                                                      self.starts[indexes + 1].tolist())]
+
+    def join(self, indexes: np.ndarray) -> bytes:
+        """The rows of `indexes` one after the other: a slice per run of consecutive indexes, not per row (the
+        whole list in slot order is one slice)."""
+        if not len(indexes):
+            return b""
+        breaks = np.flatnonzero(np.diff(indexes) != 1) + 1
+        firsts = indexes[np.concatenate(([0], breaks))]
+        lasts = indexes[np.concatenate((breaks - 1, [len(indexes) - 1]))]
+        data = self.data
+        return b"".join([data[start:end] for start, end in zip(self.starts[firsts].tolist(),
+                                                               self.starts[lasts + 1].tolist())])
+
+
+class Layered:
+    """A Blob and the rows written over it since (slot -> bytes); immutable, like the blob."""
+
+    __slots__ = ("base", "overlay")
+
+    def __init__(self, base: Blob, overlay: dict | None = None):
+        self.base = base
+        self.overlay = overlay or {}
+
+    def __len__(self) -> int:
+        return max(len(self.base), max(self.overlay, default=-1) + 1)
+
+    def __getitem__(self, slot: int) -> bytes:
+        found = self.overlay.get(slot)
+        return self.base[slot] if found is None else found
+
+    def take(self, slots: np.ndarray) -> list:
+        if not self.overlay:
+            return self.base.take(slots)
+        overlay, base = self.overlay, self.base
+        return [overlay[slot] if slot in overlay else base[slot] for slot in slots.tolist()]
+
+    def join(self, slots: np.ndarray) -> bytes:
+        if not self.overlay:
+            return self.base.join(slots)
+        written = np.fromiter(self.overlay, dtype=np.int64, count=len(self.overlay))
+        over = np.isin(slots, written)
+        if not over.any():
+            return self.base.join(slots)
+        # Runs of base rows between the written ones, joined a run at a time.
+        parts, start = [], 0
+        overlay = self.overlay
+        for position in np.flatnonzero(over).tolist():
+            parts.append(self.base.join(slots[start:position]))
+            parts.append(overlay[int(slots[position])])
+            start = position + 1
+        parts.append(self.base.join(slots[start:]))
+        return b"".join(parts)
+
+    def written(self, rows: dict, compact_above: int) -> "Layered":
+        """A new Layered with `rows` (slot -> bytes; b"" for a slot that is gone) written over this one; its
+        rows are gathered into a new blob once the overlay holds more than `compact_above` of them."""
+        overlay = {**self.overlay, **rows}
+        if len(overlay) <= compact_above:
+            return Layered(self.base, overlay)
+        merged = Layered(self.base, overlay)
+        return Layered(Blob.of(merged[slot] for slot in range(len(merged))))
+
+
+class Vocabulary:
+    """Text values and their codes, for exact matching: the values sorted (as UTF-8) in one Blob.
+
+    A dict of 34,000 city names costs ~4 MB and pins the allocator's arenas; this is one buffer, and a
+    lookup is a binary search of ~16 comparisons.
+    """
+
+    __slots__ = ("values", "codes")
+
+    def __init__(self, values: Blob, codes: np.ndarray):
+        self.values = values
+        self.codes = codes
+
+    @classmethod
+    def of(cls, values) -> tuple["Vocabulary", list]:
+        """A vocabulary of `values` (each value's code is its rank) and the code of each value given."""
+        distinct = sorted({value.encode() for value in values})
+        code_of = {value: code for code, value in enumerate(distinct)}
+        return cls(Blob.of(distinct), np.arange(len(distinct), dtype=np.int32)), \
+            [code_of[value.encode()] for value in values]
+
+    def get(self, value: str, default=None):
+        wanted = value.encode()
+        low, high = 0, len(self.values)
+        while low < high:
+            middle = (low + high) // 2
+            found = self.values[middle]
+            if found < wanted:
+                low = middle + 1
+            elif found > wanted:
+                high = middle
+            else:
+                return int(self.codes[middle])
+        return default
+
+    def __contains__(self, value: str) -> bool:
+        return self.get(value) is not None
+
+    def __getitem__(self, value: str) -> int:
+        code = self.get(value)
+        if code is None:
+            raise KeyError(value)
+        return code
