@@ -106,6 +106,32 @@ def test_a_bad_row_stops_the_whole_import(config, db, tmp_path, text, message):
     assert Node.select().count() == 0
 
 
+def test_a_large_import_writes_every_kind_of_value_and_counts_right(config, db, tmp_path):
+    """Large enough for PostgreSQL's COPY path (the batched one on SQLite): quotes, commas, Unicode and
+    no value at all survive; a second file with a few changes counts them; ids follow the file's order."""
+    networks = ['He said "hi", then left', "Ünïcödé, GmbH", "", "plain"]
+    lines = ["ip,city,asn,network"] + [
+        f'198.18.{i // 250}.{i % 250 + 1},{(LONDON, PARIS, BERLIN)[i % 3]},{"" if i % 5 == 0 else 64496 + i % 7},'
+        + ('"' + networks[i % 4].replace('"', '""') + '"' if networks[i % 4] else "")
+        for i in range(2500)]
+    assert manage(config, "import-nodes", write_csv(tmp_path, "\n".join(lines) + "\n")).stdout.endswith(
+        "2500 new, 0 updated, 0 unchanged\n")
+    rows = list(Node.select(Node.ip, Node.asn, Node.network, Node.country).order_by(Node.id).tuples())
+    assert [ip for ip, *_ in rows] == [line.split(",")[0] for line in lines[1:]]
+    assert rows[0] == ("198.18.0.1", None, 'He said "hi", then left', "GB")
+    assert rows[1] == ("198.18.0.2", 64497, "Ünïcödé, GmbH", "FR") and rows[2][2] is None
+
+    changed = lines[:1] + [line.replace(f",{LONDON},", f",{PARIS},") if i < 10 else line
+                           for i, line in enumerate(lines[1:])]
+    result = manage(config, "import-nodes", write_csv(tmp_path, "\n".join(changed) + "\n", "changed.csv"))
+    assert result.stdout.endswith("0 new, 4 updated, 2496 unchanged\n"), result.stdout  # 4 of the first 10 were London
+
+    unknown = lines + [f"203.0.113.7,{LONDON},,", "203.0.113.8,7,,"]
+    result = manage(config, "import-nodes", write_csv(tmp_path, "\n".join(unknown) + "\n", "unknown.csv"))
+    assert result.returncode == 1 and "line 2503: city 7 is not a known GeoNames city id" in result.stderr
+    assert Node.select().count() == 2500
+
+
 def test_import_of_a_missing_file_fails_cleanly(config, db, tmp_path):
     result = manage(config, "import-nodes", str(tmp_path / "absent.csv"))
     assert result.returncode == 1 and "cannot read" in result.stderr

@@ -168,7 +168,7 @@ def test_a_write_cut_off_mid_way_leaves_nothing_half_written(cluster, app_on_clu
     calls = []
 
     def stop_after_first_batch(sql, params=None, *args, **kwargs):
-        if sql.startswith('INSERT INTO "node"'):
+        if sql.startswith(('INSERT INTO "node"', "INSERT INTO node ")):
             if calls:
                 cluster.stop()  # the database goes away between the first batch and the second
             calls.append(sql)
