@@ -2,6 +2,8 @@
 
     python bench/generate_nodes.py 100000 > nodes.csv
 
+`changed_rows` gives a window of those nodes moved to other cities, for the bench's writer.
+
 Addresses come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking: 131,072 of them), then from
 2001:db8::/32 (documentation). The same N always gives the same file.
 """
@@ -38,3 +40,13 @@ def main(count: int, out=sys.stdout) -> None:
 
 if __name__ == "__main__":
     main(int(sys.argv[1]))
+
+
+def changed_rows(size: int, round_number: int, count: int = 1000) -> list:
+    """`count` of the `size` generated nodes (a different window each round) moved to other cities."""
+    with gzip.open(CITIES, "rt", encoding="utf-8", newline="") as handle:
+        cities = [int(r["id"]) for r in csv.DictReader(handle)]
+    rng = random.Random(size * 1000 + round_number)
+    first = (round_number * count) % max(size - count, 1)
+    return [[address(index), rng.choice(cities), 64496 + index % 16, f"Example Network AS{64496 + index % 16}"]
+            for index in range(first, first + count)]

@@ -1,12 +1,16 @@
-"""`make bench`: the service under wrk against its ceiling, on SQLite and PostgreSQL, 10,000 and 100,000 nodes.
+"""`make bench`: the service under wrk against its ceiling, on SQLite and PostgreSQL, 10,000, 100,000 and
+1,000,000 nodes.
 
-For each database it builds (migrate, seed, `import-nodes` of a generated CSV), it starts the Procfile's `web`
-command with the production settings, logs in, and runs every scenario under wrk twice; each scenario's
-ceiling (bench/ceiling.py: a constant body of the same size and status, under the very same gunicorn
-settings) runs twice too. Medians of requests/s, p50 and p99 are reported with the ratio to the ceiling and
-the workers' memory. Results go to bench/results/latest.{md,json}.
+For each database it builds (migrate, seed, `import-nodes` of a generated CSV, timed), it starts the Procfile's
+`web` command with the production settings, waits until every worker has built its read model, logs in, and
+runs every scenario under wrk twice; each scenario's ceiling (bench/ceiling.py: a constant body of the same
+size and status, under the very same gunicorn settings) runs twice too. The varied scenarios
+(bench/varied.lua) send every request a different page, ordering, direction or filter, as an API client
+does. The last scenario runs varied traffic while a writer imports 1,000 changed nodes every 5 seconds and
+times how long each import takes to be served by every worker. Medians of requests/s, p50 and p99 are
+reported with the ratio to the ceiling and the workers' memory. Results go to bench/results/latest.{md,json}.
 
-    python bench/run.py [--seconds 3] [--sizes 10000,100000] [--databases sqlite,postgresql]
+    python bench/run.py [--seconds 3] [--sizes 10000,100000,1000000] [--databases sqlite,postgresql]
 
 PostgreSQL is taken from BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres, used to
 create the benchmark databases) and skipped when it cannot be reached.
@@ -14,6 +18,7 @@ create the benchmark databases) and skipped when it cannot be reached.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import re
@@ -22,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import timeit
 import urllib.request
@@ -29,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.generate_nodes import changed_rows  # noqa: E402
 from tests.live_server import free_port  # noqa: E402  (the same helper the tests use)
 
 RESULTS = ROOT / "bench" / "results"
@@ -37,8 +44,10 @@ PASSWORD = "benchmark password 1"
 JWT_SECRET = "bench-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 WRK_THREADS, WRK_CONNECTIONS = 2, 32
 
-# name, path, token needed, extra (conditional: send the ETag back; method)
+# name, path, token needed, extra (conditional: send the ETag back; method; varied: bench/varied.lua's list)
 SCENARIOS = [
+    ("varied nodes", "/nodes", False, {"varied": "nodes"}),
+    ("varied cities (token)", "/cities", True, {"varied": "cities"}),
     ("ping", "/ping", False, {}),
     ("nodes page", "/nodes?perPage=50", False, {}),
     ("nodes filtered+ordered", "/nodes?country=US&order=city&perPage=50", False, {}),
@@ -82,15 +91,15 @@ def build(database_url: str, nodes: int) -> float:
 class Server:
     """A gunicorn started with the project's own config file (the Procfile's `web`), app or ceiling."""
 
-    def __init__(self, env: dict, app: str = "app:app", extra_env: dict | None = None):
+    def __init__(self, env: dict, app: str = "wsgi:app", extra_env: dict | None = None):
         self.extra_env = extra_env or {}
         env = {**env, **self.extra_env}
         self.env = env
         self.base = f"http://127.0.0.1:{env['PORT']}"
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.NamedTemporaryFile()
         self.process = subprocess.Popen(["gunicorn", "--config", "gunicorn.conf.py", app], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
+        for _ in range(2000):
             try:
                 urllib.request.urlopen(self.base + "/", timeout=1)
                 break
@@ -98,6 +107,16 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.05)
+        if app == "wsgi:app" and env.get("READ_MODEL", "1") == "1":
+            self.wait_for_read_models(int(env.get("WEB_CONCURRENCY", "2")))
+
+    def wait_for_read_models(self, workers: int, timeout: float = 300) -> None:
+        """Until every worker has logged that its read model is built."""
+        deadline = time.monotonic() + timeout
+        while Path(self.log.name).read_text(errors="replace").count('"read model built"') < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not build their read models")
+            time.sleep(0.2)
 
     def workers_rss_kib(self) -> dict[int, int]:
         children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
@@ -124,15 +143,20 @@ def fetch(url: str, headers: dict, method: str = "GET"):
         return error.code, error.headers, b""
 
 
-def wrk(url: str, headers: dict, seconds: int, method: str = "GET") -> dict:
+def wrk(url: str, headers: dict, seconds: int, method: str = "GET", varied: str | None = None) -> dict:
+    script = "varied.lua" if varied else "report.lua"
     command = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
-               "-s", str(ROOT / "bench" / "report.lua"), url]
+               "-s", str(ROOT / "bench" / script), url]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "WRK_METHOD": method}).stdout
+    env = {**os.environ, "WRK_METHOD": method, "VARIED": varied or "", "BENCH_DIR": str(ROOT / "bench")}
+    output = subprocess.run(command, capture_output=True, text=True, env=env).stdout
     result = json.loads(output.split("RESULT ", 1)[1])
     result["rps"] = result["requests"] / result["seconds"]
     return result
+
+
+RUNS = 3  # service and ceiling alternate, RUNS times each: a slow spell of the machine hits both
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -140,7 +164,7 @@ def median_of(runs: list[dict]) -> dict:
         "errors": sum(run["errors"] + run["non2xx"] for run in runs)}
 
 
-def measure(server: Server, token: str, node_id: int, seconds: int, only=None) -> list[dict]:
+def measure(server: Server, ceiling: Server, token: str, node_id: int, seconds: int, only=None) -> list[dict]:
     rows = []
     for name, path, needs_token, extra in SCENARIOS:
         if only and name not in only:
@@ -153,18 +177,18 @@ def measure(server: Server, token: str, node_id: int, seconds: int, only=None) -
             headers["If-None-Match"] = response_headers["ETag"]
             status, _, body = fetch(server.base + path, headers)
         rss_before = server.workers_rss_kib()
-        service = median_of([wrk(server.base + path, headers, seconds, method) for _ in range(2)])
+        varied = extra.get("varied")
+        url = server.base + (path.split("?")[0] if varied else path)
+        service_runs, ceiling_runs = [], []
+        for _ in range(RUNS):
+            service_runs.append(wrk(url, headers, seconds, method, varied))
+            ceiling_runs.append(wrk(f"{ceiling.base}/?bytes={len(body)}&status={status}", {}, seconds))
+        service, ceiling_result = median_of(service_runs), median_of(ceiling_runs)
         rss_after = server.workers_rss_kib()
-        ceiling_server = Server(service_env("", CEILING_BYTES=str(len(body)), CEILING_STATUS=str(status),
-                                            **server.extra_env), app="bench.ceiling:app")
-        try:
-            ceiling = median_of([wrk(ceiling_server.base + "/", {}, seconds) for _ in range(2)])
-        finally:
-            ceiling_server.stop()
         rows.append({
             "scenario": name, "path": path, "status": status, "bytes": len(body),
             "rps": round(service["rps"]), "p50_ms": service["p50_us"] / 1000, "p99_ms": service["p99_us"] / 1000,
-            "ceiling_rps": round(ceiling["rps"]), "ratio": round(service["rps"] / ceiling["rps"], 2),
+            "ceiling_rps": round(ceiling_result["rps"]), "ratio": round(service["rps"] / ceiling_result["rps"], 2),
             "mb_per_s": round(service["rps"] * len(body) / 1e6, 1),
             "errors": service["errors"],
             "worker_rss_mib": round(max(rss_after.values()) / 1024, 1),
@@ -175,6 +199,59 @@ def measure(server: Server, token: str, node_id: int, seconds: int, only=None) -
         print(f"  {name:26} {rows[-1]['rps']:>7} req/s  p50 {rows[-1]['p50_ms']:6.2f} ms  "
               f"x{rows[-1]['ratio']:.2f} of {rows[-1]['ceiling_rps']}  {rows[-1]['bytes']} B", flush=True)
     return rows
+
+
+CHANGE_EVERY = 5  # seconds between the writer's imports
+CHANGED_ROWS = 1000
+
+
+def during_imports(server: Server, size: int, seconds: int, undisturbed: dict | None) -> dict:
+    """Varied /nodes traffic while a writer imports CHANGED_ROWS changed nodes every CHANGE_EVERY seconds;
+    after each import, the time until ten answers in a row (from any worker) show a moved node in its new city."""
+    stop = threading.Event()
+    imports = []
+
+    def writer():
+        round_number = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            rows = changed_rows(size, round_number)
+            with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as out:
+                csv.writer(out, lineterminator="\n").writerows([["ip", "city", "asn", "network"], *rows])
+            run(sys.executable, "manage.py", "import-nodes", out.name, env=server.env)
+            os.unlink(out.name)
+            committed = time.monotonic()
+            ip, city = rows[0][0], rows[0][1]
+            in_a_row = 0
+            while in_a_row < 10 and time.monotonic() - committed < CHANGE_EVERY:
+                page = fetch(f"{server.base}/nodes?city={city}&perPage=1000", {})[2]
+                in_a_row = in_a_row + 1 if f'"ip":"{ip}"'.encode() in page else 0
+            imports.append({"import_s": round(committed - started, 2),
+                            "served_after_s": round(time.monotonic() - committed, 2) if in_a_row == 10 else None})
+            round_number += 1
+            stop.wait(max(started + CHANGE_EVERY - time.monotonic(), 0))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        result = wrk(server.base + "/nodes", {}, max(5 * seconds, 3 * CHANGE_EVERY), varied="nodes")
+    finally:
+        stop.set()
+        thread.join()
+    rps = result["rps"]
+    served = [entry["served_after_s"] for entry in imports]
+    return {
+        "scenario": f"varied nodes, {CHANGED_ROWS:,} changed every {CHANGE_EVERY} s", "path": "/nodes (varied)",
+        "status": 200, "bytes": undisturbed["bytes"] if undisturbed else 0,
+        "rps": round(rps), "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000,
+        "ceiling_rps": undisturbed["ceiling_rps"] if undisturbed else 0,
+        "ratio": round(rps / undisturbed["ceiling_rps"], 2) if undisturbed else 0,
+        "vs_undisturbed": round(rps / undisturbed["rps"], 2) if undisturbed else None,
+        "mb_per_s": 0, "errors": result["errors"] + result["non2xx"],
+        "worker_rss_mib": round(max(server.workers_rss_kib().values()) / 1024, 1), "worker_growth_mib": 0,
+        "imports": len(imports), "import_seconds_max": max((e["import_s"] for e in imports), default=None),
+        "served_after_max_s": None if None in served else max(served, default=None),
+    }
 
 
 def token_costs(token: str) -> dict:
@@ -233,12 +310,13 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
     (RESULTS / f"{label}.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [f"# Benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
              f"`make bench` on {os.cpu_count()} cores: wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}, each run "
-             f"{results[0]['seconds']} s, medians of 2 runs; ceiling = constant body of the same size and status "
-             "under the same gunicorn settings.",
+             f"{results[0]['seconds']} s; the service and its ceiling (a constant body of the same size and status "
+             f"under the same gunicorn settings) alternate, {RUNS} runs each, medians.",
              f"Settings beyond the production defaults: {settings or 'none'}.", ""]
     for result in results:
         lines += [f"## {result['database']}, {result['nodes']:,} nodes", "",
-                  f"import-nodes: {result['import_seconds']:.1f} s; token verification: "
+                  f"import-nodes: {result['import_seconds']:.1f} s; worker RSS once its read model is built: "
+                  f"{result['idle_rss_mib']} MiB; token verification: "
                   f"{result['token']['signature_us']} µs first use, {result['token']['cached_us']} µs after", "",
                   "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | × ceiling | MB/s | worker RSS MiB (growth) |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -246,6 +324,11 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
             lines.append(f"| {row['scenario']} | {row['rps']:,} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
                          f"{row['ceiling_rps']:,} | {row['ratio']:.2f} | {row['mb_per_s']} | "
                          f"{row['worker_rss_mib']} ({row['worker_growth_mib']:+}) |")
+        for row in result["rows"]:
+            if "imports" in row:
+                lines.append(f"\n{row['scenario']}: {row['vs_undisturbed']} × the undisturbed varied req/s; "
+                             f"{row['imports']} imports (each ≤ {row['import_seconds_max']} s), each served by every "
+                             f"worker ≤ {row['served_after_max_s']} s after it committed.")
         lines.append("")
     (RESULTS / f"{label}.md").write_text("\n".join(lines))
 
@@ -253,7 +336,7 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--only", help="comma-separated scenario names")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
@@ -267,15 +350,21 @@ def main() -> None:
         print(f"{kind}, {size:,} nodes: building", flush=True)
         import_seconds = build(url, size)
         server = Server(service_env(url), extra_env=extra_env)
+        ceiling = Server(service_env("", **extra_env), app="bench.ceiling:app")
         try:
+            idle_rss = round(max(server.workers_rss_kib().values()) / 1024, 1)
             token = login(server)
             node_id = json.loads(fetch(f"{server.base}/nodes?perPage=1&page={size // 2}", {})[2])["data"][0]["id"]
-            rows = measure(server, token, node_id, args.seconds, only)
+            rows = measure(server, ceiling, token, node_id, args.seconds, only)
+            if not only or "changes" in only:
+                undisturbed = next((row for row in rows if row["scenario"] == "varied nodes"), None)
+                rows.append(during_imports(server, size, args.seconds, undisturbed))
             token_cost = token_costs(token)
         finally:
             server.stop()
+            ceiling.stop()
         results.append({"database": kind, "nodes": size, "seconds": args.seconds, "import_seconds": import_seconds,
-                        "token": token_cost, "rows": rows})
+                        "idle_rss_mib": idle_rss, "token": token_cost, "rows": rows})
         write_results(results, args.label, extra_env)
     print(f"wrote {RESULTS / (args.label + '.md')}")
 
