@@ -17,7 +17,7 @@ from resources.health import Health
 from resources.locations import CITIES, COUNTRIES, REGIONS, CityCollection, CityItem, CountryCollection, \
     CountryItem, RegionCollection, RegionItem
 from resources.media import install_media_handlers
-from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext
+from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext, VaryOnOrigin
 from resources.nodes import NODES, NodeCollection, NodeItem, NodeTextList
 from resources.paths import IdConverter
 from resources.ping import Ping
@@ -51,6 +51,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
             allow_origins="*" if "*" in config.cors_origins else list(config.cors_origins),
             expose_headers=["ETag", "Last-Modified", "X-Request-ID", "Retry-After", "WWW-Authenticate"],
         ))
+        middleware.append(VaryOnOrigin())
     middleware.append(RequestBodyLimit(config.max_body_bytes))
     if releases_per_request():  # only pooled connections go back after each request
         middleware.append(DatabaseSession())

@@ -10,7 +10,13 @@ _config = Config.from_env()
 
 bind = f"{_config.host}:{_config.port}"
 workers = _config.web_concurrency
-worker_class = "sync"
+# gunicorn's sync worker, but the errors it finds in a request itself are problem+json (server/worker.py).
+worker_class = "server.worker.ProblemSyncWorker"
+# A request line of up to 8 KiB (gunicorn's maximum): a filter of 1000 seven-digit ids fits (contract §9).
+limit_request_line = 8190
+# No control socket (gunicorn 27 makes one at ~/.gunicorn/gunicorn.ctl by default, shared by every instance on
+# the host: stopping one removed the socket the others used). Signals manage the server.
+control_socket_disable = True
 # Under the platform router's 30 s limit, so a stuck request is ours to report, not the router's.
 timeout = 25
 graceful_timeout = 20

@@ -1,16 +1,19 @@
 #!/usr/bin/env python
 """The PerfOps Core API's command line: `python manage.py --help`."""
 import argparse
+import contextlib
 import logging
 import sys
 from dataclasses import replace
 
-from commands import import_nodes, migrate, seed, users
+import peewee
+
+from commands import import_nodes, migrate, release, seed, users
 from config import Config, ConfigError
 from models import connect_database
 
 # name -> (help, add_arguments(parser) or None, run(args) -> exit status)
-COMMANDS = {**migrate.COMMANDS, **seed.COMMANDS, **import_nodes.COMMANDS, **users.COMMANDS}
+COMMANDS = {**migrate.COMMANDS, **release.COMMANDS, **seed.COMMANDS, **import_nodes.COMMANDS, **users.COMMANDS}
 
 
 def main(argv=None) -> int:
@@ -27,12 +30,18 @@ def main(argv=None) -> int:
         config = replace(Config.from_env(), db_statement_timeout=0)
     except ConfigError as error:
         print(f"manage.py: {error}", file=sys.stderr)
-        return 2
+        return 1
     db = connect_database(config)
     try:
         return COMMANDS[args.command][2](args)
+    except (peewee.OperationalError, peewee.InterfaceError) as error:
+        # Unreachable, refused, no such database, TLS required but absent: one line an operator can act on.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"manage.py {args.command}: cannot use the database: {reason}", file=sys.stderr)
+        return 1
     finally:
-        db.close()
+        with contextlib.suppress(peewee.PeeweeException):
+            db.close()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Which database the models talk to, chosen by DATABASE_URL (validated by config/)."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
@@ -51,11 +50,12 @@ def open_database(config: Config) -> Database:
     """Build (without connecting) the database that DATABASE_URL names."""
     url = config.database_url
     if not url:
-        return _sqlite(DEFAULT_SQLITE_PATH)
+        DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)  # var/, for `make run`
+        return _sqlite(str(DEFAULT_SQLITE_PATH))
     params = parse_url(url)
     name = params.pop("database")
     if urlsplit(url).scheme.lower() == "sqlite":
-        return _sqlite(name if name == ":memory:" else Path(name))
+        return _sqlite(name)  # a folder that is not there is the operator's to make: an error, not a guess
     params.setdefault("connect_timeout", config.db_connect_timeout)
     return PostgresDatabase(
         name,
@@ -67,10 +67,7 @@ def open_database(config: Config) -> Database:
     )
 
 
-def _sqlite(path) -> SqliteDatabase:
-    if isinstance(path, Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path = str(path)
+def _sqlite(path: str) -> SqliteDatabase:
     # timeout: how long a writer waits for another writer's lock before "database is locked".
     return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=5, check_same_thread=False)
 

@@ -75,3 +75,15 @@ class RequestBodyLimit:
             raise falcon.HTTPContentTooLarge(
                 description=f"Request bodies are limited to {self.max_bytes} bytes; this one has {length}."
             )
+
+
+class VaryOnOrigin:
+    """With CORS on, what a response says depends on the request's Origin: `Vary: Origin` (contract §9), beside
+    whatever else it varies on (Accept on /nodes), so that a shared cache keeps one answer per origin."""
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        vary = resp.get_header("Vary")
+        if not vary:
+            resp.set_header("Vary", "Origin")
+        elif "origin" not in vary.lower():
+            resp.set_header("Vary", f"{vary}, Origin")

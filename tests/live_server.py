@@ -52,6 +52,7 @@ def serve(env: dict):
     server = subprocess.Popen(procfile_command("web"), shell=True, cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{env['PORT']}"
+    failed = False
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -63,6 +64,9 @@ def serve(env: dict):
                     raise AssertionError("gunicorn did not start") from None
                 time.sleep(0.2)
         yield base, server
+    except BaseException:
+        failed = True
+        raise
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -70,6 +74,9 @@ def serve(env: dict):
         log.seek(0)
         server.output = log.read().decode(errors="replace")
         log.close()
+        if failed:  # what the server said, for the failure's report
+            print("\n".join(line for line in server.output.splitlines()
+                            if '"level":"warning"' in line or '"level":"error"' in line)[-20000:])
 
 
 def child_pids(pid: int) -> list[int]:

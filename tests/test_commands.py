@@ -158,3 +158,30 @@ def test_triggers_move_the_data_version_on_every_kind_of_write(db):
     Node.delete().execute()
     assert before < after_insert < after_update < current_data_version()
     assert DataVersion.select().count() == 1
+
+
+def on_test_server(path_and_query: str) -> str | None:
+    """A URL on the PostgreSQL server TEST_DATABASE_URL names (None without one: the case is skipped)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    return base and base.rsplit("/", 1)[0] + path_and_query
+
+
+@pytest.mark.parametrize("url, says", [
+    ("postgresql://postgres@127.0.0.1:1/perfops", "cannot use the database: connection to server at"),
+    (on_test_server("/perfops_no_such_database"), 'database "perfops_no_such_database" does not exist'),
+    (on_test_server("/postgres?sslmode=require"), "SSL"),
+    ("sqlite:////nonexistent-folder/perfops.db", "cannot use the database: unable to open database file"),
+    ("mysql://root@localhost/perfops", "DATABASE_URL must be a postgresql://, postgres:// or sqlite:/// URL"),
+    ("postgresql://postgres@127.0.0.1:notaport/x", "DATABASE_URL has a port that is not a number"),
+    ("sqlite://", "DATABASE_URL names no database"),
+])
+@pytest.mark.parametrize("command", ["release", "migrate"])
+def test_a_database_that_cannot_be_used_is_one_line_and_status_1(command, url, says):
+    if url is None:
+        pytest.skip("needs the PostgreSQL server of TEST_DATABASE_URL")
+    env = {**os.environ, "DATABASE_URL": url}
+    result = subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

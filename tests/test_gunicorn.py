@@ -57,3 +57,41 @@ def test_a_chunked_body_is_refused_with_411(config, db):
         assert response.status == 411
         assert response.getheader("Content-Type") == "application/problem+json"
         connection.close()
+
+
+def test_honcho_runs_the_procfile_as_a_developer_would(config, db, tmp_path):
+    """`honcho run python manage.py release` then `honcho start web`, with the settings in an env file
+    (honcho and `heroku local` read .env; `honcho start` alone would also start `release`, and stop `web`
+    when `release` exits: the README says to start `web` alone)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.live_server import ROOT, free_port
+
+    honcho = Path(sys.executable).parent / "honcho"
+    port = free_port()
+    env_file = tmp_path / "dev.env"
+    env_file.write_text(f"DATABASE_URL={config.database_url}\nPORT={port}\nWEB_CONCURRENCY=1\nHOST=127.0.0.1\n")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    release = subprocess.run([str(honcho), "-e", str(env_file), "run", "python", "manage.py", "release"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert release.returncode == 0 and "schema is up to date" in release.stdout, release.stderr
+    web = subprocess.Popen([str(honcho), "-e", str(env_file), "start", "web"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert get(f"http://127.0.0.1:{port}/health")[0] == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and web.poll() is None, "honcho start web did not serve"
+                time.sleep(0.2)
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        output = web.communicate(timeout=30)[0].decode(errors="replace")
+    assert "web.1" in output and "Listening at: http://127.0.0.1:" in output

@@ -77,6 +77,15 @@ def test_cors_follows_the_origin_allow_list(other_app, db):
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    # The answers depend on the Origin: caches must keep them apart (contract §9).
+    assert allowed.headers["vary"] == other.headers["vary"] == "Accept, Origin"
+    assert client.simulate_get("/ping", headers={"Origin": "https://app.example.com"}).headers["vary"] == "Origin"
+    assert preflight.headers["vary"] == "Origin"
+
+
+def test_without_cors_nothing_varies_on_origin(anonymous):
+    assert anonymous.simulate_get("/nodes").headers["vary"] == "Accept"
+    assert "vary" not in anonymous.simulate_get("/ping").headers
 
 
 def test_cors_origins_must_be_origins():

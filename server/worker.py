@@ -1,0 +1,56 @@
+"""gunicorn's sync worker, answering the errors the HTTP server finds itself as problem+json (contract §9).
+
+A malformed request line, a URI or header too long, a bad header: gunicorn answers these before the
+application sees the request, with an HTML page. This worker writes the same status as an RFC 9457
+problem instead; anything else (an application failure) is left to gunicorn.
+"""
+from __future__ import annotations
+
+import orjson
+from gunicorn import util
+from gunicorn.http import errors
+from gunicorn.workers.sync import SyncWorker
+
+# The server's refusals: status, reason phrase, and what to tell the client.
+REFUSALS = [
+    (errors.LimitRequestLine, 414, "URI Too Long",
+     "The request line is longer than 8190 bytes (a filter of 1000 seven-digit ids fits)."),
+    (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large",
+     "Too many request headers, or one too long."),
+    (errors.UnsupportedTransferCoding, 501, "Not Implemented", "This Transfer-Encoding is not supported."),
+    (errors.ExpectationFailed, 417, "Expectation Failed", "Only Expect: 100-continue is supported."),
+    (errors.ForbiddenProxyRequest, 403, "Forbidden", "PROXY protocol lines are not accepted from this address."),
+    (errors.InvalidRequestLine, 400, "Bad Request", "The request line is malformed."),
+    (errors.InvalidRequestMethod, 400, "Bad Request", "The request method is malformed."),
+    (errors.InvalidHTTPVersion, 400, "Bad Request", "The HTTP version is not one this server speaks."),
+    (errors.ParseException, 400, "Bad Request", "The request is malformed."),
+]
+
+
+def refusal(exc: Exception) -> tuple[int, str, str] | None:
+    for kind, status, reason, detail in REFUSALS:
+        if isinstance(exc, kind) and not isinstance(exc, (errors.InvalidResponseHeader,
+                                                          errors.InvalidResponseHeaderName)):
+            return status, reason, detail
+    return None
+
+
+def problem_response(status: int, reason: str, detail: str) -> bytes:
+    body = orjson.dumps({"type": "about:blank", "title": reason, "status": status, "detail": detail})
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+            f"Content-Length: {len(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
+class ProblemSyncWorker(SyncWorker):
+    def handle_error(self, req, client, addr, exc):
+        found = refusal(exc)
+        if found is None:
+            return super().handle_error(req, client, addr, exc)
+        status, reason, detail = found
+        self.log.warning("request refused by the server", extra={"fields": {
+            "status": status, "ip": (addr or ("",))[0], "error": type(exc).__name__}})
+        try:
+            util.write_nonblock(client, problem_response(status, reason, detail))
+        except OSError:
+            self.log.debug("could not send the refusal")
