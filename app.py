@@ -70,9 +70,9 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     app.add_route("/countries/{country}", CountryItem(representations, tokens))
     app.add_route("/cities", CityCollection(representations, tokens))
     app.add_route("/cities/{city:id}", CityItem(representations, tokens))
-    app.add_route("/nodes", NodeCollection(representations))
+    app.add_route("/nodes", NodeCollection(representations, tokens))
     app.add_route("/nodes.txt", NodeTextList(representations))
-    app.add_route("/nodes/{node:id}", NodeItem(representations))
+    app.add_route("/nodes/{node:id}", NodeItem(representations, tokens))
 
     document = OpenApiDocument()
     app.add_route("/openapi.json", document, suffix="json")

@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import logging
+import secrets
 import sys
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ import peewee
 
 from commands import import_nodes, migrate, release, seed, users
 from config import Config, ConfigError
+from config.logs import request_id
 from models import connect_database
 
 # name -> (help, add_arguments(parser) or None, run(args) -> exit status)
@@ -32,6 +34,7 @@ def main(argv=None) -> int:
         print(f"manage.py: {error}", file=sys.stderr)
         return 1
     db = connect_database(config)
+    request_id.set(f"manage-{secrets.token_hex(8)}")  # every log line of this run carries it
     try:
         return COMMANDS[args.command][2](args)
     except (peewee.OperationalError, peewee.InterfaceError) as error:

@@ -1,16 +1,23 @@
-"""`manage.py import-nodes FILE`: add or update nodes from a CSV file, all rows or none.
+"""`manage.py import-nodes [--sync [--allow-removals N]] FILE` and `manage.py remove-nodes IP...` (contract §8, §10).
 
-The file has a header row; `ip` and `city` (a GeoNames id) are required, `asn` and `network`
-optional. A row whose address exists updates that node. The first bad row stops the import
-with a message naming its line.
+The file has a header row; `ip` and `city` (a GeoNames id) are required, `asn` and `network` optional. A row
+whose address exists updates that node. The first bad row stops the import with a message naming its line,
+and nothing is written. With --sync, the nodes not in the file are removed too, within the guard. Each change
+is one JSON line on standard output (action, node id, address, `manage.py`) once it has been committed.
 """
 import csv
-import ipaddress
 import sys
 
+from marshmallow import ValidationError
+
+from config.logs import changes_logged
 from models.base import MAX_ID
 from models.node import MAX_ASN
-from models.node_writes import NodeRow, UnknownCity, upsert_nodes
+from models.node_writes import (NodeRow, TooManyRemovals, UnknownAddresses, UnknownCity, remove_nodes, sync_nodes,
+                                upsert_nodes)
+from schemas.fields import NETWORK_NAME, canonical_address
+
+ACTOR = "manage.py"
 
 REQUIRED = ("ip", "city")
 OPTIONAL = ("asn", "network")
@@ -18,12 +25,6 @@ OPTIONAL = ("asn", "network")
 
 class ImportFailed(Exception):
     pass
-
-
-def parse_ip(text: str) -> str:
-    if "%" in text:
-        raise ValueError("a zone index (%...) is not allowed")
-    return str(ipaddress.ip_address(text))
 
 
 def parse_int(text: str, low: int, high: int) -> int:
@@ -41,7 +42,7 @@ def parse_row(line: int, record: dict) -> NodeRow:
         except ValueError as error:
             raise ImportFailed(f"line {line}: {name} {text[:60]!r} is not valid: {error}") from None
 
-    ip = field("ip", parse_ip)
+    ip = field("ip", canonical_address)
     city = field("city", lambda t: parse_int(t, 1, MAX_ID))
     asn = field("asn", lambda t: parse_int(t, 0, MAX_ASN) if t else None)
     network = field("network", lambda t: _network(t) or None)
@@ -49,10 +50,12 @@ def parse_row(line: int, record: dict) -> NodeRow:
 
 
 def _network(text: str) -> str:
-    if len(text) > 255:
-        raise ValueError("longer than 255 characters")
-    if any(ord(ch) < 32 for ch in text):
-        raise ValueError("control characters are not allowed")
+    """The API's rules for a network name (schemas/fields.py), as a ValueError here."""
+    for check in NETWORK_NAME:
+        try:
+            check(text)
+        except ValidationError as error:
+            raise ValueError(" ".join(error.messages).rstrip(".").lower()) from None
     return text
 
 
@@ -95,26 +98,66 @@ def _rows(reader) -> list[NodeRow]:
     return rows
 
 
-def import_file(path: str):
+def import_file(path: str, sync: bool = False, allow_removals: int | None = None, changes=None):
     rows = read_rows(path)
     try:
-        return len(rows), upsert_nodes(rows)
-    except UnknownCity as error:
+        if sync:
+            return len(rows), sync_nodes(rows, allow_removals, changes)
+        return len(rows), upsert_nodes(rows, changes)
+    except (UnknownCity, TooManyRemovals) as error:
         raise ImportFailed(str(error)) from None
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", help="CSV file with a header row: ip, city[, asn, network]")
+    parser.add_argument("--sync", action="store_true",
+                        help="also remove the nodes that are not in the file (at most 10%% of them, unless "
+                             "--allow-removals says more)")
+    parser.add_argument("--allow-removals", type=int, metavar="N",
+                        help="with --sync: up to N nodes may be removed, even past 10%% of the stored ones")
 
 
 def run(args) -> int:
+    if args.allow_removals is not None and (not args.sync or args.allow_removals < 0):
+        print("import-nodes: --allow-removals takes a count of 0 or more, with --sync", file=sys.stderr)
+        return 2
     try:
-        total, counts = import_file(args.file)
+        with changes_logged(ACTOR) as changes:
+            total, counts = import_file(args.file, args.sync, args.allow_removals, changes)
     except ImportFailed as error:
         print(f"import-nodes: {error}; nothing was imported", file=sys.stderr)
         return 1
-    print(f"imported {total} row(s): {counts.created} new, {counts.updated} updated, {counts.unchanged} unchanged")
+    summary = f"{counts.created} new, {counts.updated} updated, {counts.unchanged} unchanged"
+    if args.sync:
+        print(f"synced {total} row(s): {summary}, {counts.removed} removed")
+    else:
+        print(f"imported {total} row(s): {summary}")
     return 0
 
 
-COMMANDS = {"import-nodes": ("add or update nodes from a CSV file, all rows or none", add_arguments, run)}
+def remove_arguments(parser) -> None:
+    parser.add_argument("ips", nargs="+", metavar="IP", help="the address of a node to remove")
+
+
+def remove(args) -> int:
+    try:
+        ips = [canonical_address(ip.strip()) for ip in args.ips]
+    except ValueError as error:
+        print(f"remove-nodes: {error}; nothing was removed", file=sys.stderr)
+        return 1
+    try:
+        with changes_logged(ACTOR) as changes:
+            removed = remove_nodes(ips, changes)
+    except UnknownAddresses as error:
+        print(f"remove-nodes: {error}; nothing was removed", file=sys.stderr)
+        return 1
+    print(f"removed {len(removed)} node(s)")
+    return 0
+
+
+COMMANDS = {
+    "import-nodes": ("add or update nodes from a CSV file, all rows or none; --sync also removes the others",
+                     add_arguments, run),
+    "remove-nodes": ("remove the nodes with these addresses (all, or none if one is unknown)",
+                     remove_arguments, remove),
+}

@@ -58,7 +58,7 @@ def upsert_sql(rows: int, param: str) -> str:
     row = "(" + ", ".join([param] * len(COLUMNS)) + ")"
     updated = ", ".join(f"{column} = excluded.{column}" for column in COLUMNS if column not in ("ip", "created_at"))
     return (f"INSERT INTO node ({', '.join(COLUMNS)}) VALUES {', '.join([row] * rows)} "
-            f"ON CONFLICT (ip) DO UPDATE SET {updated}")
+            f"ON CONFLICT (ip) DO UPDATE SET {updated} RETURNING id, ip")
 
 
 def places_of(cities: set) -> dict:
@@ -77,18 +77,31 @@ def stored(ips: list) -> dict:
     return {ip: (asn, network, city) for ip, asn, network, city in cursor.fetchall()}
 
 
-def upsert_nodes(rows: list[NodeRow]) -> UpsertCounts:
-    """All rows or none. A row whose address exists updates that node (same id) when anything differs."""
+def upsert_nodes(rows: list[NodeRow], changes=None) -> UpsertCounts:
+    """All rows or none. A row whose address exists updates that node (same id) when anything differs.
+    `changes` (a ChangeLog) records each node written."""
     with write_transaction():
-        if is_postgres() and len(rows) >= COPY_FROM:
-            created, updated = _copy_upsert(rows, naive_utc_now())
-        else:
-            created, updated = _batched_upsert(rows, naive_utc_now())
+        created, updated = _upsert(rows, changes or NO_LOG)
         prune_change_log()
     return UpsertCounts(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
-def _batched_upsert(rows: list[NodeRow], now) -> tuple[int, int]:
+class NoLog:
+    def record(self, action: str, node_id: int, ip: str) -> None:
+        pass
+
+
+NO_LOG = NoLog()
+
+
+def _upsert(rows: list[NodeRow], changes) -> tuple[int, int]:
+    now = naive_utc_now()
+    if is_postgres() and len(rows) >= COPY_FROM:
+        return _copy_upsert(rows, now, changes)
+    return _batched_upsert(rows, now, changes)
+
+
+def _batched_upsert(rows: list[NodeRow], now, changes) -> tuple[int, int]:
     places = places_of({row.city for row in rows})
     for row in rows:
         if row.city not in places:
@@ -102,45 +115,50 @@ def _batched_upsert(rows: list[NodeRow], now) -> tuple[int, int]:
         params = []
         for row in writes:
             params += (row.ip, row.asn, row.network, row.city, *places[row.city], now, now)
-        database.execute_sql(upsert_sql(len(writes), database.param), params)
-        new = sum(row.ip not in current for row in writes)
-        created, updated = created + new, updated + len(writes) - new
+        for node_id, ip in database.execute_sql(upsert_sql(len(writes), database.param), params).fetchall():
+            new = ip not in current
+            changes.record("created" if new else "updated", node_id, ip)
+            created, updated = created + new, updated + (not new)
     return created, updated
 
 
 COPY_UPSERT = """
-    WITH written AS (
-        INSERT INTO node (ip, asn, network, city_id, country_id, region_id, created_at, updated_at)
-        SELECT i.ip, i.asn, i.network, i.city_id, c.country_id, c.region_id, %s, %s
-        FROM node_import i JOIN city c ON c.id = i.city_id ORDER BY i.line
-        ON CONFLICT (ip) DO UPDATE SET asn = excluded.asn, network = excluded.network, city_id = excluded.city_id,
-            country_id = excluded.country_id, region_id = excluded.region_id, updated_at = excluded.updated_at
-        WHERE (node.asn, node.network, node.city_id) IS DISTINCT FROM (excluded.asn, excluded.network, excluded.city_id)
-        RETURNING xmax = 0 AS inserted
-    )
-    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
+    INSERT INTO node (ip, asn, network, city_id, country_id, region_id, created_at, updated_at)
+    SELECT i.ip, i.asn, i.network, i.city_id, c.country_id, c.region_id, %s, %s
+    FROM node_import i JOIN city c ON c.id = i.city_id ORDER BY i.line
+    ON CONFLICT (ip) DO UPDATE SET asn = excluded.asn, network = excluded.network, city_id = excluded.city_id,
+        country_id = excluded.country_id, region_id = excluded.region_id, updated_at = excluded.updated_at
+    WHERE (node.asn, node.network, node.city_id) IS DISTINCT FROM (excluded.asn, excluded.network, excluded.city_id)
+    RETURNING id, ip, xmax = 0
 """
 
 
-def _copy_upsert(rows: list[NodeRow], now) -> tuple[int, int]:
+def _copy_upsert(rows: list[NodeRow], now, changes) -> tuple[int, int]:
     """PostgreSQL: the rows COPY'd into a temporary table, checked, and written by one statement."""
     database.execute_sql("CREATE TEMPORARY TABLE node_import (line integer, ip text, asn bigint, network text, "
                          "city_id integer) ON COMMIT DROP")
     with database.cursor() as cursor:
-        cursor.copy_expert("COPY node_import FROM STDIN WITH (FORMAT csv)", CsvStream(rows))
+        cursor.copy_expert("COPY node_import FROM STDIN WITH (FORMAT csv)", CsvStream(_csv_line(row) for row in rows))
     unknown = database.execute_sql(
         "SELECT i.line, i.city_id FROM node_import i LEFT JOIN city c ON c.id = i.city_id "
         "WHERE c.id IS NULL ORDER BY i.line LIMIT 1").fetchone()
     if unknown:
         raise UnknownCity(next(row for row in rows if row.line == unknown[0]))
-    return database.execute_sql(COPY_UPSERT, (now, now)).fetchone()
+    created = updated = 0
+    cursor = database.execute_sql(COPY_UPSERT, (now, now))
+    while batch := cursor.fetchmany(10_000):
+        for node_id, ip, new in batch:
+            changes.record("created" if new else "updated", node_id, ip)
+            created, updated = created + new, updated + (not new)
+    database.execute_sql("DROP TABLE node_import")
+    return created, updated
 
 
 class CsvStream:
-    """The rows as CSV for COPY, produced as COPY reads it (no file, no second copy of them all)."""
+    """Lines for COPY, produced as COPY reads them (no file, no second copy of them all)."""
 
-    def __init__(self, rows: list[NodeRow]):
-        self._lines = (_csv_line(row) for row in rows)
+    def __init__(self, lines):
+        self._lines = iter(lines)
         self._buffer = b""
 
     def read(self, size: int = -1) -> bytes:
@@ -160,3 +178,166 @@ def _csv_line(row: NodeRow) -> bytes:
     asn = "" if row.asn is None else str(row.asn)
     # An empty unquoted field is NULL in COPY's CSV; a quoted one is an empty string.
     return f"{row.line},{row.ip},{asn},{network},{row.city}\n".encode()
+
+
+# --- sync, and removal by address ------------------------------------------------------------
+
+# A sync may remove at most this share of the stored nodes unless told how many may go: a truncated file
+# would otherwise empty every firewall that reads the list.
+SYNC_REMOVAL_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    created: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+class TooManyRemovals(ValueError):
+    def __init__(self, removals: int, stored: int, allowed: int | None):
+        self.removals, self.stored, self.allowed = removals, stored, allowed
+        allowance = (f"--allow-removals {allowed} allows fewer" if allowed is not None else
+                     f"more than {SYNC_REMOVAL_SHARE:.0%} of them")
+        super().__init__(f"the file would remove {removals} of the {stored} stored nodes ({allowance}); if that "
+                         f"is meant, run again with --allow-removals {removals}")
+
+
+class UnknownAddresses(LookupError):
+    def __init__(self, ips: list[str]):
+        self.ips = ips
+        super().__init__(f"no node has the address{'es' if len(ips) > 1 else ''} {', '.join(ips[:10])}"
+                         + (f" and {len(ips) - 10} more" if len(ips) > 10 else ""))
+
+
+def sync_nodes(rows: list[NodeRow], allow_removals: int | None = None, changes=None) -> SyncCounts:
+    """The stored nodes become exactly `rows`: all or nothing, within the removal guard."""
+    changes = changes or NO_LOG
+    with write_transaction():
+        stored_count = database.execute_sql("SELECT count(*) FROM node").fetchone()[0]
+        created, updated = _upsert(rows, changes)
+        _keep_only(row.ip for row in rows)
+        removals = database.execute_sql("SELECT count(*) FROM node WHERE ip NOT IN (SELECT ip FROM node_keep)"
+                                        ).fetchone()[0]
+        within_share = removals <= stored_count * SYNC_REMOVAL_SHARE
+        if removals and not within_share and (allow_removals is None or removals > allow_removals):
+            raise TooManyRemovals(removals, stored_count, allow_removals)
+        for node_id, ip in database.execute_sql(
+                "DELETE FROM node WHERE ip NOT IN (SELECT ip FROM node_keep) RETURNING id, ip").fetchall():
+            changes.record("removed", node_id, ip)
+        database.execute_sql("DROP TABLE node_keep")
+        prune_change_log()
+    return SyncCounts(created, updated, len(rows) - created - updated, removals)
+
+
+def _keep_only(ips) -> None:
+    """A temporary table node_keep of the addresses a sync keeps."""
+    database.execute_sql("CREATE TEMPORARY TABLE node_keep (ip text PRIMARY KEY)"
+                         + (" ON COMMIT DROP" if is_postgres() else ""))
+    if is_postgres():
+        with database.cursor() as cursor:
+            cursor.copy_expert("COPY node_keep FROM STDIN", CsvStream(f"{ip}\n".encode() for ip in ips))
+    else:
+        database.cursor().executemany("INSERT INTO node_keep VALUES (?)", ((ip,) for ip in ips))
+
+
+def remove_nodes(ips: list[str], changes=None) -> list[tuple[int, str]]:
+    """The nodes with these addresses, removed: all of them, or (an address that no node has) none."""
+    changes = changes or NO_LOG
+    with write_transaction():
+        found = {}
+        for batch in chunks(sorted(set(ips))):
+            found.update(stored(batch))
+        missing = [ip for ip in dict.fromkeys(ips) if ip not in found]
+        if missing:
+            raise UnknownAddresses(missing)
+        removed = []
+        for batch in chunks(sorted(found)):
+            removed += database.execute_sql(f"DELETE FROM node WHERE ip IN ({marks(len(batch))}) RETURNING id, ip",
+                                            batch).fetchall()
+        for node_id, ip in removed:
+            changes.record("removed", node_id, ip)
+        prune_change_log()
+    return removed
+
+
+# --- one node at a time (the API) ------------------------------------------------------------
+
+class AddressTaken(ValueError):
+    def __init__(self, ip: str, node_id: int):
+        self.ip, self.node_id = ip, node_id
+        super().__init__(f"The address {ip} is already node {node_id}.")
+
+
+class NodeMissing(LookupError):
+    pass
+
+
+WRITABLE = ("ip", "city", "asn", "network")
+
+
+def node_of_address(ip: str) -> int | None:
+    row = database.execute_sql(f"SELECT id FROM node WHERE ip = {database.param}", (ip,)).fetchone()
+    return row[0] if row else None
+
+
+def create_node(row: NodeRow, changes=None) -> int:
+    """A new node; its id. AddressTaken, UnknownCity."""
+    with write_transaction():
+        taken = node_of_address(row.ip)
+        if taken is not None:
+            raise AddressTaken(row.ip, taken)
+        place = places_of({row.city}).get(row.city)
+        if place is None:
+            raise UnknownCity(row)
+        now = naive_utc_now()
+        node_id = database.execute_sql(
+            f"INSERT INTO node ({', '.join(COLUMNS)}) VALUES ({marks(len(COLUMNS))}) RETURNING id",
+            (row.ip, row.asn, row.network, row.city, *place, now, now)).fetchone()[0]
+        (changes or NO_LOG).record("created", node_id, row.ip)
+        prune_change_log()
+    return node_id
+
+
+def update_node(node_id: int, fields: dict, check, changes=None) -> bool:
+    """`fields` (any of ip, city, asn, network) written to the node, after `check(node_id)` (which may raise, as a
+    failed If-Match does); True when anything changed (updated_at moves only then). NodeMissing, AddressTaken,
+    UnknownCity."""
+    with write_transaction():
+        current = database.execute_sql(
+            f"SELECT ip, city_id, asn, network FROM node WHERE id = {database.param}", (node_id,)).fetchone()
+        if current is None:
+            raise NodeMissing(node_id)
+        check(node_id)
+        before = dict(zip(WRITABLE, current))
+        after = {**before, **fields}
+        if after == before:
+            return False
+        if after["ip"] != before["ip"]:
+            taken = node_of_address(after["ip"])
+            if taken is not None:
+                raise AddressTaken(after["ip"], taken)
+        place = places_of({after["city"]}).get(after["city"])
+        if place is None:
+            raise UnknownCity(NodeRow(line=0, ip=after["ip"], city=after["city"]))
+        p = database.param
+        database.execute_sql(
+            f"UPDATE node SET ip = {p}, city_id = {p}, country_id = {p}, region_id = {p}, asn = {p}, network = {p}, "
+            f"updated_at = {p} WHERE id = {p}",
+            (after["ip"], after["city"], *place, after["asn"], after["network"], naive_utc_now(), node_id))
+        (changes or NO_LOG).record("updated", node_id, after["ip"])
+        prune_change_log()
+    return True
+
+
+def delete_node(node_id: int, check, changes=None) -> None:
+    """The node removed, after `check(node_id)`. NodeMissing."""
+    with write_transaction():
+        found = database.execute_sql(f"SELECT ip FROM node WHERE id = {database.param}", (node_id,)).fetchone()
+        if found is None:
+            raise NodeMissing(node_id)
+        check(node_id)
+        database.execute_sql(f"DELETE FROM node WHERE id = {database.param}", (node_id,))
+        (changes or NO_LOG).record("removed", node_id, found[0])
+        prune_change_log()

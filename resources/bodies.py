@@ -1,19 +1,49 @@
 """Reading a JSON request body through a marshmallow schema."""
 import falcon
+import orjson
 from marshmallow import Schema, ValidationError
 
 from resources.errors import Problem
 
+MERGE_PATCH = "application/merge-patch+json"
+UNKNOWN_FIELD = "Unknown field."
+NAMED_AT_MOST = 5  # unknown keys named in a 422; the rest are counted
+LONGEST_NAME = 64  # characters of a key repeated back
 
-def load_json(req: falcon.Request, schema: Schema) -> dict:
-    """400 for a body that is not a JSON object, 415 for another media type, 422 by field."""
+
+def load_json(req: falcon.Request, schema: Schema, media_types=(falcon.MEDIA_JSON,), partial: bool = False) -> dict:
+    """400 for a body that is not a JSON object, 415 for another media type, 422 by field.
+
+    Media types compare without regard to case (RFC 9110 §8.3.1), so the body is parsed here rather than by the
+    media handler Falcon would look up under the header as sent.
+    """
     media_type = (req.content_type or "").split(";")[0].strip().lower()
-    if media_type != falcon.MEDIA_JSON:
-        raise Problem(415, "The request body must be JSON, sent with Content-Type: application/json.")
-    body = req.get_media()  # Falcon answers 400 itself for an empty or malformed body
+    if media_type not in media_types:
+        raise Problem(415, f"The request body must be sent as {' or '.join(media_types)}.")
+    raw = req.bounded_stream.read()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Problem(400, "The request body is empty or not valid JSON." if raw else "The request body is empty.") \
+            from None
     if not isinstance(body, dict):
         raise Problem(400, "The request body must be a JSON object.")
     try:
-        return schema.load(body)
+        return schema.load(body, partial=partial)
     except ValidationError as error:
-        raise Problem(422, f"Invalid field: {', '.join(sorted(error.messages))}.", errors=error.messages) from None
+        messages = briefly(error.messages)
+        raise Problem(422, f"Invalid field: {', '.join(sorted(messages))}." + unknown_count(error.messages),
+                      errors=messages) from None
+
+
+def briefly(messages: dict) -> dict:
+    """The errors by field, naming at most a few unknown keys, each cut short: a body's keys are the client's
+    to choose, and repeating 64 KiB of them back helps nobody."""
+    known = {name[:LONGEST_NAME]: problem for name, problem in messages.items() if problem != [UNKNOWN_FIELD]}
+    unknown = [name for name, problem in messages.items() if problem == [UNKNOWN_FIELD]]
+    return {**known, **{name[:LONGEST_NAME]: [UNKNOWN_FIELD] for name in unknown[:NAMED_AT_MOST]}}
+
+
+def unknown_count(messages: dict) -> str:
+    unknown = sum(problem == [UNKNOWN_FIELD] for problem in messages.values())
+    return f" {unknown} unknown fields in all." if unknown > NAMED_AT_MOST else ""

@@ -35,6 +35,15 @@ def not_modified(req, representation) -> bool:
     return since is not None and representation.last_modified <= since
 
 
+def precondition_failed(req, representation) -> bool:
+    """If-Match (RFC 9110 §13.1.1) does not hold for the current `representation`: none of its tags is the
+    current one, compared strongly (a weak tag never matches); `*` matches any current representation."""
+    if req.get_header("If-Match") is None:
+        return False
+    tags = req.if_match or ()
+    return not any(tag == "*" or (not tag.is_weak and str(tag) == representation.etag) for tag in tags)
+
+
 def modified_since(req) -> int | None:
     """The If-Modified-Since date in seconds, or None when absent or to be ignored: not a valid HTTP-date,
     or later than now (RFC 9110 §13.1.3)."""

@@ -19,7 +19,19 @@ def negotiate(req, resp, resource, params) -> None:
 
     Declared after the authentication hook, so a request without credentials gets its 401 first.
     """
-    offered = getattr(resource, "media_types", JSON_ONLY)
+    choose(req, getattr(resource, "media_types", JSON_ONLY))
+
+
+def negotiate_among(offered: tuple):
+    """A `falcon.before` hook like `negotiate`, for a responder that offers `offered` (a write answers JSON)."""
+
+    def hook(req, resp, resource, params) -> None:
+        choose(req, offered)
+
+    return hook
+
+
+def choose(req, offered: tuple) -> None:
     accept = req.get_header("Accept")
     # Most API clients send no Accept, or */*: the first type offered, without parsing.
     if accept is None or accept == "*/*":

@@ -1,12 +1,23 @@
-"""Measurement nodes: a JSON page, or the plain-text address list (contract §2, §7)."""
+"""Measurement nodes: a JSON page or the plain-text address list (contract §2, §7), and managing them
+through the API (§10): POST /nodes, PATCH and DELETE /nodes/{id}, with `nodes:write`."""
 import falcon
 
+from config.logs import changes_logged
 from models import City, Country, Node, Region
+from models.data_version import read_versions
+from models.database import database
 from models.node import MAX_ASN
-from resources.conditional import not_modified, send
+from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
+from resources.bodies import MERGE_PATCH, load_json
+from resources.conditional import not_modified, precondition_failed, send
+from resources.errors import Problem, not_found
+from resources.hooks import require_permission
 from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
-from resources.media import JSON, TEXT, negotiate
-from schemas.nodes import node_schema, render_node
+from resources.media import JSON, JSON_ONLY, TEXT, negotiate, negotiate_among
+from resources.representations import record_body, representation
+from schemas.nodes import node_schema, node_write_schema, render_node
+
+WRITE = "nodes:write"
 
 NODES = ListSpec(
     name="nodes",
@@ -39,11 +50,38 @@ def address_list(req, resp, representations) -> None:
     send(req, resp, found, private=False)
 
 
-@falcon.before(negotiate)
+def stored_node(node_id: int):
+    """The node's record as it is in the database now (inside a write: what If-Match is compared with)."""
+    rows = NODES.sql_rows([node_id])
+    if not rows:
+        return None
+    return representation(record_body(rows[0]), JSON, NODES.sql_record_modified(node_id, read_versions(database)))
+
+
+def written(resp, node_id: int, status=falcon.HTTP_OK) -> None:
+    """The node's new record as the answer to a write, with its validators."""
+    found = stored_node(node_id)
+    resp.status = status
+    resp.cache_control = ["no-store"]
+    resp.set_header("ETag", found.etag_header)
+    resp.set_header("Last-Modified", found.last_modified_header)
+    resp.content_type = JSON
+    resp.data = found.body
+
+
+def write_problem(error: Exception) -> Problem:
+    if isinstance(error, AddressTaken):
+        return Problem(409, str(error), errors={"ip": [str(error)]})
+    if isinstance(error, UnknownCity):
+        return Problem(422, "Invalid field: city.", errors={"city": [f"No city has the GeoNames id {error.row.city}."]})
+    raise error
+
+
 class NodeCollection(ListCollection):
     spec = NODES
     media_types = (JSON, TEXT)
 
+    @falcon.before(negotiate)
     def on_get(self, req, resp):
         resp.vary = ["Accept"]
         if req.context.media_type == TEXT:
@@ -52,6 +90,19 @@ class NodeCollection(ListCollection):
             super().on_get(req, resp)
 
     on_head = on_get
+
+    @falcon.before(require_permission(WRITE))
+    @falcon.before(negotiate_among(JSON_ONLY))
+    def on_post(self, req, resp):
+        body = load_json(req, node_write_schema)
+        row = NodeRow(line=0, ip=body["ip"], city=body["city"], asn=body["asn"], network=body["network"])
+        try:
+            with changes_logged(req.context.user["sub"]) as changes:
+                node_id = create_node(row, changes)
+        except (AddressTaken, UnknownCity) as error:
+            raise write_problem(error) from None
+        resp.location = f"/nodes/{node_id}"
+        written(resp, node_id, falcon.HTTP_CREATED)
 
 
 class NodeTextList:
@@ -66,7 +117,45 @@ class NodeTextList:
     on_head = on_get
 
 
-@falcon.before(negotiate)
 class NodeItem(ItemResource):
     spec = NODES
     noun = "node with id"
+
+    @falcon.before(negotiate)
+    def on_get(self, req, resp, node):
+        super().on_get(req, resp, node=node)
+
+    on_head = on_get
+
+    def check(self, req):
+        """The If-Match precondition, against the node as stored now (inside the write's transaction)."""
+        def holds(node_id: int) -> None:
+            current = stored_node(node_id)
+            if precondition_failed(req, current):
+                raise Problem(412, "The node has changed since the ETag given in If-Match: GET it again.",
+                              headers={"ETag": current.etag_header})
+        return holds
+
+    @falcon.before(require_permission(WRITE))
+    @falcon.before(negotiate_among(JSON_ONLY))
+    def on_patch(self, req, resp, node):
+        fields = load_json(req, node_write_schema, media_types=(MERGE_PATCH, JSON), partial=True)
+        try:
+            with changes_logged(req.context.user["sub"]) as changes:
+                update_node(node, fields, self.check(req), changes)
+        except NodeMissing:
+            raise not_found(f"No node with id {node}.") from None
+        except (AddressTaken, UnknownCity) as error:
+            raise write_problem(error) from None
+        written(resp, node)
+
+    @falcon.before(require_permission(WRITE))
+    @falcon.before(negotiate_among(JSON_ONLY))
+    def on_delete(self, req, resp, node):
+        try:
+            with changes_logged(req.context.user["sub"]) as changes:
+                delete_node(node, self.check(req), changes)
+        except NodeMissing:
+            raise not_found(f"No node with id {node}.") from None
+        resp.status = falcon.HTTP_NO_CONTENT
+        resp.cache_control = ["no-store"]

@@ -1,9 +1,10 @@
-"""Fields shared by the schemas: CSV-quoted filter lists in, UTC timestamps out."""
+"""Fields shared by the schemas: CSV-quoted filter lists, addresses, integers and names in; UTC timestamps out."""
 import csv
+import ipaddress
 import re
 from datetime import timezone
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 MAX_FILTER_VALUES = 1000
 
@@ -79,3 +80,45 @@ class UtcTimestamp(fields.Field):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc, microsecond=0).isoformat()
+
+
+def canonical_address(text: str) -> str:
+    """An IPv4 or IPv6 address in canonical text form, else ValueError saying why.
+
+    Refused: zone indexes (`fe80::1%eth0`: meaningless off the host), and IPv4-mapped IPv6 addresses
+    (`::ffff:192.0.2.1`), which name an IPv4 host in IPv6's clothes: stored as given they would land in the
+    IPv6 list a sidecar turns into IPv6 rules; the message names the IPv4 address to give instead.
+    """
+    if "%" in text:
+        raise ValueError("a zone index (%...) is not allowed")
+    address = ipaddress.ip_address(text)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        raise ValueError(f"an IPv4-mapped IPv6 address: give the IPv4 address {address.ipv4_mapped}")
+    return str(address)
+
+
+class IpAddress(fields.Field):
+    """An IPv4 or IPv6 address as JSON text, stored in canonical form (`2001:DB8::0:1` is `2001:db8::1`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid IP address: give IPv4 or IPv6 text.")
+        try:
+            return canonical_address(value)
+        except ValueError as error:
+            reason = str(error) if "does not appear" not in str(error) else "not an IPv4 or IPv6 address"
+            raise ValidationError(f"Not a valid IP address: {reason}.") from None
+
+
+class JsonInteger(fields.Integer):
+    """A JSON number that is a whole number (12 or 12.0, as JSON Schema's integer), not text or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._deserialize(int(value), attr, data, **kwargs)
+
+
+NETWORK_NAME = [validate.Length(max=255, error="At most 255 characters."), printable_text]

@@ -12,9 +12,11 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import orjson
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields, post_load, validate
 
-from schemas.fields import UtcTimestamp
+from models.base import MAX_ID
+from models.node import MAX_ASN
+from schemas.fields import NETWORK_NAME, IpAddress, JsonInteger, UtcTimestamp
 from schemas.locations import CityRefSchema, CountryRefSchema, RegionRefSchema
 
 PLACE_FIELDS = ("city", "country", "region", "latitude", "longitude")
@@ -34,8 +36,28 @@ class NodeSchema(Schema):
     updatedAt = UtcTimestamp(attribute="updated_at")
 
 
+class NodeWriteSchema(Schema):
+    """What POST /nodes takes, and (partially, as a JSON merge patch) PATCH /nodes/{id} (contract §10)."""
+
+    class Meta:
+        unknown = RAISE
+
+    ip = IpAddress(required=True)
+    city = JsonInteger(required=True, validate=validate.Range(1, MAX_ID, error="Not a GeoNames city id."))
+    asn = JsonInteger(load_default=None, allow_none=True,
+                      validate=validate.Range(0, MAX_ASN, error=f"An ASN is 0 to {MAX_ASN}."))
+    network = fields.String(load_default=None, allow_none=True, validate=NETWORK_NAME)
+
+    @post_load
+    def empty_network_is_none(self, data, **kwargs):
+        if data.get("network") == "":
+            data["network"] = None  # as an import's empty column
+        return data
+
+
 node_schema = NodeSchema()
 node_place_schema = NodeSchema(only=PLACE_FIELDS)
+node_write_schema = NodeWriteSchema()
 
 
 def node_head(node_id: int, ip: str, asn: int | None, network: str | None) -> bytes:

@@ -185,3 +185,70 @@ def test_a_database_that_cannot_be_used_is_one_line_and_status_1(command, url, s
     assert result.returncode == 1
     assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def node_lines(output: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in output.splitlines() if '"perfops.nodes"' in line]
+
+
+def test_sync_makes_the_nodes_exactly_the_files(config, db, tmp_path):
+    rows = "".join(f"192.0.2.{i},{LONDON}\n" for i in range(1, 21))
+    manage(config, "import-nodes", write_csv(tmp_path, "ip,city\n" + rows))
+    kept = "".join(f"192.0.2.{i},{LONDON}\n" for i in range(1, 19))  # two of twenty go: 10 %
+    result = manage(config, "import-nodes", "--sync", write_csv(tmp_path, "ip,city\n" + kept
+                                                                 + f"198.51.100.1,{PARIS}\n", "sync.csv"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("synced 19 row(s): 1 new, 0 updated, 18 unchanged, 2 removed\n")
+    assert sorted(ip for (ip,) in Node.select(Node.ip).tuples()) == sorted(
+        [f"192.0.2.{i}" for i in range(1, 19)] + ["198.51.100.1"])
+    lines = node_lines(result.stdout)
+    assert sorted((line["action"], line["ip"]) for line in lines) == [
+        ("created", "198.51.100.1"), ("removed", "192.0.2.19"), ("removed", "192.0.2.20")]
+    assert {line["user_id"] for line in lines} == {"manage.py"} and len({line["request_id"] for line in lines}) == 1
+
+
+def test_sync_refuses_to_remove_more_than_a_tenth_unless_told_how_many(config, db, tmp_path):
+    manage(config, "import-nodes", write_csv(tmp_path, "ip,city\n" + "".join(
+        f"192.0.2.{i},{LONDON}\n" for i in range(1, 21))))
+    truncated = write_csv(tmp_path, f"ip,city\n192.0.2.1,{PARIS}\n192.0.2.2,{LONDON}\n", "truncated.csv")
+    refused = manage(config, "import-nodes", "--sync", truncated)
+    assert refused.returncode == 1
+    assert "would remove 18 of the 20 stored nodes" in refused.stderr and "--allow-removals 18" in refused.stderr
+    too_few = manage(config, "import-nodes", "--sync", "--allow-removals", "17", truncated)
+    assert too_few.returncode == 1 and "--allow-removals 17 allows fewer" in too_few.stderr
+    # Nothing changed, the update of 192.0.2.1 included: all or nothing.
+    assert Node.select().count() == 20 and Node.get(Node.ip == "192.0.2.1").city_id == LONDON
+    assert node_lines(refused.stdout + too_few.stdout) == []
+    allowed = manage(config, "import-nodes", "--sync", "--allow-removals", "18", truncated)
+    assert allowed.returncode == 0 and allowed.stdout.endswith("1 updated, 1 unchanged, 18 removed\n")
+    assert Node.select().count() == 2
+
+
+def test_an_empty_file_cannot_empty_the_list_by_accident(config, db, tmp_path):
+    manage(config, "import-nodes", write_csv(tmp_path, f"ip,city\n192.0.2.1,{LONDON}\n"))
+    assert manage(config, "import-nodes", "--sync", write_csv(tmp_path, "ip,city\n", "empty.csv")).returncode == 1
+    assert Node.select().count() == 1
+
+
+@pytest.mark.parametrize("args", [["--allow-removals", "3", "x.csv"], ["--sync", "--allow-removals", "-1", "x.csv"]])
+def test_allow_removals_goes_with_sync(config, db, args):
+    assert manage(config, "import-nodes", *args).returncode == 2
+
+
+def test_remove_nodes_removes_the_named_ones_or_none(config, db, tmp_path):
+    manage(config, "import-nodes", write_csv(tmp_path, f"ip,city\n192.0.2.1,{LONDON}\n2001:db8::1,{PARIS}\n"))
+    unknown = manage(config, "remove-nodes", "192.0.2.1", "198.51.100.9")
+    assert unknown.returncode == 1 and "no node has the address 198.51.100.9; nothing was removed" in unknown.stderr
+    assert Node.select().count() == 2
+    bad = manage(config, "remove-nodes", "not-an-address")
+    assert bad.returncode == 1 and "nothing was removed" in bad.stderr
+    removed = manage(config, "remove-nodes", "192.0.2.1", "2001:DB8:0::1")  # any written form of the address
+    assert removed.returncode == 0 and removed.stdout.endswith("removed 2 node(s)\n")
+    assert Node.select().count() == 0 and len(node_lines(removed.stdout)) == 2
+
+
+def test_an_ipv4_mapped_address_in_a_file_is_refused_naming_its_line(config, db, tmp_path):
+    result = manage(config, "import-nodes", write_csv(tmp_path, f"ip,city\n192.0.2.1,{LONDON}\n::ffff:192.0.2.9,{LONDON}\n"))
+    assert result.returncode == 1 and "line 3" in result.stderr and "give the IPv4 address 192.0.2.9" in result.stderr

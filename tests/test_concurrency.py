@@ -4,7 +4,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from models import Node
+from models import City, Node
 from models.node_writes import NodeRow, upsert_nodes
 from tests.conftest import LONDON, PARIS
 from tests.contract import ContractClient
@@ -57,3 +57,72 @@ def test_readers_of_the_text_list_see_whole_imports_only(app, db):
             reader.result()
     assert not problems, problems
     assert len(seen) > batches and max(seen) == batches * size
+
+
+def test_two_api_writers_and_an_importer_at_once(config, db, tmp_path):
+    """Through gunicorn: two clients creating, moving and deleting nodes over shared addresses while
+    `manage.py import-nodes` writes a file touching some of them. Nothing deadlocks or fails with a 5xx; every
+    node's place is its city's; the import lands whole (its own addresses all hold the file's values)."""
+    import json
+    import random
+    import time
+    import urllib.error
+    from datetime import datetime, timezone
+    import urllib.request
+
+    from security.tokens import TokenService
+    from tests.conftest import BERLIN, TOKYO, make_user
+    from tests.live_server import procfile_env, serve
+
+    user = make_user("concurrent", permissions=["nodes:write"])
+    shared = [f"203.0.113.{i}" for i in range(1, 31)]
+    own = [f"198.18.{i // 250}.{i % 250 + 1}" for i in range(600)]
+    env = procfile_env(config.database_url, workers=2, JWT_SECRET=config.jwt_secret)
+    tokens = TokenService(config, lambda: datetime.now(timezone.utc))
+    bearer = {"Authorization": f"Bearer {tokens.issue(user, auth_time=int(time.time())).token}"}
+    statuses, failures = [], []
+
+    def call(base, method, path, body=None):
+        request = urllib.request.Request(base + path, method=method, headers={**bearer, "Content-Type": "application/json"},
+                                         data=json.dumps(body).encode() if body is not None else None)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def api_writer(base, seed):
+        rng = random.Random(seed)
+        for _ in range(60):
+            ip = rng.choice(shared)
+            action = rng.random()
+            if action < 0.5:
+                status = call(base, "POST", "/nodes", {"ip": ip, "city": rng.choice([LONDON, PARIS, BERLIN])})
+            else:
+                found = Node.get_or_none(Node.ip == ip)
+                node_id = found.id if found else 2**31 - 1
+                status = (call(base, "PATCH", f"/nodes/{node_id}", {"city": rng.choice([TOKYO, PARIS])})
+                          if action < 0.8 else call(base, "DELETE", f"/nodes/{node_id}"))
+            statuses.append(status)
+
+    with serve(env) as (base, _):
+        for round_number in range(3):
+            rows = [f"{ip},{(LONDON, PARIS)[round_number % 2]},{round_number}" for ip in own + shared[:10]]
+            path = write_csv(tmp_path, "ip,city,asn\n" + "\n".join(rows) + "\n", f"round{round_number}.csv")
+            importer = subprocess.Popen([sys.executable, "manage.py", "import-nodes", path], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            writers = [threading.Thread(target=api_writer, args=(base, round_number * 10 + i)) for i in range(2)]
+            for writer in writers:
+                writer.start()
+            for writer in writers:
+                writer.join(timeout=120)
+            out, err = importer.communicate(timeout=120)
+            if importer.returncode != 0:
+                failures.append(err)
+            stored = dict(Node.select(Node.ip, Node.asn).where(Node.ip.in_(own)).tuples())
+            assert stored == {ip: round_number for ip in own}, "the import did not land whole"
+    assert not failures, failures
+    assert statuses and set(statuses) <= {200, 201, 204, 404, 409}, sorted(set(statuses))
+    misplaced = (Node.select().join(City, on=(Node.city == City.id))
+                 .where((Node.country != City.country) | (Node.region != City.region)).count())
+    assert misplaced == 0

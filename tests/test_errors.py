@@ -46,10 +46,11 @@ def test_errors_of_the_text_list_are_json(client):
 
 
 def test_wrong_method_is_405_with_allow(client):
-    result = client.simulate_post("/nodes")
+    result = client.simulate_post("/cities")
     assert_problem(result, 405)
-    assert "GET" in result.headers["allow"]
+    assert result.headers["allow"].replace(" ", "").split(",") == ["GET", "HEAD", "OPTIONS"]
     assert_problem(client.simulate_delete("/countries/GB"), 405)
+    assert_problem(client.simulate_put("/nodes/1"), 405)
 
 
 def test_nothing_acceptable_is_406(client):
@@ -60,8 +61,8 @@ def test_nothing_acceptable_is_406(client):
 def test_body_over_64_kib_is_413_before_it_is_read(client):
     result = client.simulate_post("/nodes", body=b"x" * (64 * 1024 + 1), headers={"Content-Type": "application/json"})
     assert_problem(result, 413)
-    # At the limit it is not refused for its size (here: 405, POST is not offered).
-    assert client.simulate_post("/nodes", body=b"x" * (64 * 1024)).status_code == 405
+    # At the limit it is not refused for its size: it is read, and refused for what it is (no nodes:write).
+    assert client.simulate_post("/nodes", body=b"x" * (64 * 1024)).status_code == 403
 
 
 def test_malformed_accept_does_not_break_the_service(client):
