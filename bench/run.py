@@ -48,6 +48,7 @@ WRK_THREADS, WRK_CONNECTIONS = 2, 32
 SCENARIOS = [
     ("varied nodes", "/nodes", False, {"varied": "nodes"}),
     ("varied cities (token)", "/cities", True, {"varied": "cities"}),
+    ("varied radius", "/nodes?near=50.1109,8.6821&radius=1000&order=distance", False, {"varied": "near"}),
     ("ping", "/ping", False, {}),
     ("nodes page", "/nodes?perPage=50", False, {}),
     ("nodes filtered+ordered", "/nodes?country=US&order=city&perPage=50", False, {}),
@@ -57,6 +58,8 @@ SCENARIOS = [
     ("cities US (token)", "/cities?country=US&perPage=100", True, {}),
     ("nodes.txt", "/nodes.txt", False, {}),
     ("nodes.txt 304", "/nodes.txt", False, {"conditional": True}),
+    ("nodes.txt CIDR blocks", "/nodes.txt?aggregate=cidr", False, {}),
+    ("nodes.txt CIDR IPv4 304", "/nodes.txt?aggregate=cidr&family=4", False, {"conditional": True}),
     ("auth refresh", "/auth/refresh", True, {"method": "POST"}),
 ]
 

@@ -25,7 +25,18 @@ function init(args)
   math.randomseed(seed * 7919 + os.time())
 end
 
+local function near_request()
+  local order = math.random(2) == 1 and "distance" or "id"
+  local family = math.random(4) == 1 and "&family=4" or ""
+  return wrk.format(nil, string.format("/nodes?near=%.4f,%.4f&radius=%d&order=%s&page=%d%s",
+                                       -60 + math.random() * 130, -180 + math.random() * 360,
+                                       math.random(50, 2000), order, math.random(3), family))
+end
+
 function request()
+  if os.getenv("VARIED") == "near" then
+    return near_request()
+  end
   local order = list.orders[math.random(#list.orders)]
   local direction = directions[math.random(2)]
   local path

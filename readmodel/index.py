@@ -1,8 +1,9 @@
-"""The two indexes of an in-memory table, over its row slots (positions in the table's row arrays).
+"""The indexes of an in-memory table, over its row slots (positions in the table's row arrays).
 
 `Ordering`: the live slots sorted by a unique int64 key (the order's columns with the primary key last), so
 a page of an unfiltered list is a slice. `Groups`: the live slots grouped by a column's value, each group in
-slot order, so a filter is a few slices instead of a scan.
+slot order, so a filter is a few slices instead of a scan. `Coordinates`: positions by latitude, for radius
+searches.
 
 Both are immutable. A change to a few rows makes new ones by removing those slots and merging them back in
 with their new keys: vectorised passes over the arrays, never a re-sort (at 1,000,000 rows a sort costs
@@ -11,6 +12,8 @@ with their new keys: vectorised passes over the arrays, never a re-sort (at 1,00
 from __future__ import annotations
 
 import numpy as np
+
+from models.distance import within
 
 SLOT_BITS = 31  # slots < 2**31; a group key is value << 31 | slot
 SLOT_MASK = np.uint64((1 << SLOT_BITS) - 1)
@@ -86,14 +89,37 @@ class Groups:
     def slots(self, values) -> np.ndarray:
         """The slots whose value is one of `values` (distinct), ascending."""
         packed = self.packed
-        parts = []
-        for value in values:
-            low = np.uint64(value) << np.uint64(SLOT_BITS)
-            start = np.searchsorted(packed, low, side="left")
-            end = np.searchsorted(packed, low | SLOT_MASK, side="right")
-            if end > start:
-                parts.append((packed[start:end] & SLOT_MASK).astype(np.int32))
-        if not parts:
+        lows = np.asarray(values, dtype=np.uint64) << np.uint64(SLOT_BITS)
+        starts = np.searchsorted(packed, lows, side="left")
+        lengths = np.searchsorted(packed, lows | SLOT_MASK, side="right") - starts
+        total = int(lengths.sum())
+        if total == 0:
             return EMPTY_SLOTS
+        # The groups' positions in `packed`, concatenated without a Python loop over the values.
+        ends = np.cumsum(lengths)
+        positions = np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
+        slots = (packed[positions] & SLOT_MASK).astype(np.int32)
         # Each group is in slot order; several are merged back into slot order.
-        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+        return slots if len(lengths) == 1 else np.sort(slots)
+
+
+class Coordinates:
+    """Latitude and longitude (degrees) per position, with the positions sorted by latitude, so that the
+    rows within a radius are looked for only in the band of latitudes that can hold them."""
+
+    __slots__ = ("latitudes", "longitudes", "by_latitude", "sorted_latitudes")
+
+    def __init__(self, latitudes: np.ndarray, longitudes: np.ndarray):
+        self.latitudes = np.asarray(latitudes, dtype=np.float64)
+        self.longitudes = np.asarray(longitudes, dtype=np.float64)
+        self.by_latitude = np.argsort(self.latitudes, kind="stable").astype(np.int32)
+        self.sorted_latitudes = self.latitudes[self.by_latitude]
+
+    def within(self, near) -> tuple[np.ndarray, np.ndarray]:
+        """(positions within `near`'s radius, ascending; the distance of each in whole metres)."""
+        low, high = near.latitude_band()
+        band = self.by_latitude[np.searchsorted(self.sorted_latitudes, low, side="left"):
+                                np.searchsorted(self.sorted_latitudes, high, side="right")]
+        candidates = np.sort(band)
+        found, metres = within(near, self.latitudes[candidates], self.longitudes[candidates])
+        return candidates[found], metres

@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 
 from readmodel.blob import BlobWriter, Vocabulary
-from readmodel.index import Groups, Ordering
+from readmodel.index import Coordinates, Groups, Ordering
 from readmodel.table import Table
 
 # Records dumped at a time: the dump's garbage stays small and is reused, rather than spread over the heap.
@@ -41,8 +41,13 @@ def build_location_table(spec, last_modified: int) -> Table:
         for position, key in enumerate(spec.keys_in_order(name)):
             keys[name][slot_of_key[key]] = position
         orderings[name] = Ordering.build(keys[name], live)
+    coordinates = None
+    if spec.near is not None:
+        located = np.array(spec.key.model.select(*spec.near).order_by(spec.key).tuples(), dtype=np.float64)
+        located = located.reshape(-1, 2)
+        coordinates = Coordinates(located[:, 0], located[:, 1])
     table = Table(size=size, live=live, orderings=orderings, groups=groups, vocabularies=vocabularies,
-                  rows=rows.blob(), last_modified=last_modified, keys=keys)
+                  rows=rows.blob(), last_modified=last_modified, keys=keys, coordinates=coordinates)
     assert len(table.rows) == size, "the rows and the columns disagree"  # both read in one consistent view
     return table
 

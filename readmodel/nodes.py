@@ -14,8 +14,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from readmodel.blob import Blob, BlobWriter, Layered
-from readmodel.index import SLOT_BITS, SLOT_MASK, Groups, Ordering
-from readmodel.table import Table
+from readmodel.index import SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering
+from readmodel.table import Table, with_distances
+from schemas.cidr import cidr_text
 from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_text
 
 # The group value of a node without an ASN: no filter value (0..2**32-1) can name it.
@@ -41,6 +42,7 @@ class Places:
     country_index: dict  # country code -> country index
     country_rank: np.ndarray  # per country index: rank of its name
     region_rank: np.ndarray  # per region id (M49 codes are below 1000): rank of its name
+    coordinates: Coordinates  # per city index
 
     def city_index(self, city_ids) -> np.ndarray:
         return np.searchsorted(self.city_ids, city_ids).astype(np.int32)
@@ -150,6 +152,7 @@ class NodeTable(Table):
         self.places = places
         self.reference_changed_at = reference_changed_at
         self.removed_at = removed_at
+        self._whole_cidr: dict = {}  # family values -> the whole list of that family as CIDR blocks
 
     @property
     def dead_slots(self) -> int:
@@ -158,7 +161,16 @@ class NodeTable(Table):
     def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
         return ordering_key(order, self.columns, self.places, slots)
 
-    def render(self, slots) -> list:
+    def nearby(self, near) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes are where their city is: the cities within the radius, then their nodes."""
+        cities, city_metres = self.places.coordinates.within(near)
+        slots = self.groups["city"].slots(self.places.city_ids[cities])
+        return slots, city_metres[np.searchsorted(cities, self.columns.place[slots])]
+
+    def render(self, slots, metres=None) -> list:
+        return with_distances(self._render(slots), metres)
+
+    def _render(self, slots) -> list:
         columns, places = self.columns, self.places
         networks, tails, cities = self.networks.pieces, self.tails.pieces, places.cities.data
         city = columns.place[slots]
@@ -172,11 +184,25 @@ class NodeTable(Table):
                     places.place_end[city].tolist(), columns.tail[slots].tolist())]
 
     def render_record(self, slot: int) -> bytes:
-        return self.render(np.array([slot]))[0]
+        return self._render(np.array([slot]))[0]
 
     def text(self, slots) -> bytes:
         """The addresses of `slots`, one a line."""
         return self.ips.join(slots)
+
+    def cidr(self, slots, filters: dict, near) -> bytes:
+        """The addresses of `slots` as CIDR blocks. The whole list's (of one family or both), which sidecars
+        poll, is worked out once per table; any other is worked out when asked (and the response cached)."""
+        if near is not None or set(filters) - {"family"}:
+            return cidr_text(self.text(slots))
+        family = filters.get("family", (4, 6))
+        with self._lock:
+            found = self._whole_cidr.get(family)
+        if found is None:
+            found = cidr_text(self.text(slots))
+            with self._lock:
+                self._whole_cidr[family] = found
+        return found
 
     def modified(self, matches) -> int:
         """When the list of `matches` last changed (seconds): its newest node, the last removal of any node

@@ -102,7 +102,8 @@ def load_places(cities: Table) -> Places:
                                            .tuples()):
         region_rank[region_id] = rank
     return Places(cities=rows, name_end=name_end, place_end=place_end, city_ids=city_ids, city_rank=city_rank,
-                  country_index=country_index, country_rank=country_rank, region_rank=region_rank)
+                  country_index=country_index, country_rank=country_rank, region_rank=region_rank,
+                  coordinates=cities.coordinates)
 
 
 def _distinct_names(ordered_rows):

@@ -1,7 +1,8 @@
 """One list's rows at one data version, in memory: rendered once, ordered once, indexed once.
 
-A query becomes: the slots of each filter (slices of a `Groups` index), intersected, then put in the requested
-order (an `Ordering`); a page is a slice of that, `total` its length. Results of filtered queries are kept
+A query becomes: the slots of each filter (slices of a `Groups` index) and of its radius (`Coordinates`),
+intersected, then put in the requested order (an `Ordering`, or the distance); a page is a slice of that,
+`total` its length. Results of filtered queries are kept
 (bounded) for the table's lifetime, so walking the pages of one query sorts its matches once.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from readmodel.index import EMPTY_SLOTS, Groups, Ordering
+from models.distance import with_distances
+from readmodel.index import EMPTY_SLOTS, Coordinates, Groups, Ordering
 
 # Filtered results kept per table (bounded, by bytes and count): enough for the orderings of the filters
 # in use at once; a query's walk through its pages sorts its matches once.
@@ -29,7 +31,7 @@ class TextColumn:
 
 class Table:
     def __init__(self, *, size: int, live: np.ndarray, orderings: dict, groups: dict, vocabularies: dict,
-                 rows, last_modified: int, keys: dict | None = None):
+                 rows, last_modified: int, keys: dict | None = None, coordinates: Coordinates | None = None):
         self.size = size  # slots, live or not
         self.live = live  # live slots, ascending (int32)
         self.orderings: dict[str, Ordering] = orderings
@@ -39,6 +41,7 @@ class Table:
         self.rows = rows  # a Blob of rendered JSON objects, one per slot
         self.last_modified = last_modified
         self._keys = keys  # ordering name -> key per slot (small tables keep them; see sort_keys)
+        self.coordinates = coordinates  # per slot, where the list can be searched by distance
         self._results: OrderedDict = OrderedDict()
         self._result_bytes = 0
         self._lock = threading.Lock()
@@ -48,20 +51,39 @@ class Table:
 
     # --- answering ------------------------------------------------------------------------------
 
-    def select(self, filters: dict, order: str) -> np.ndarray:
-        """The slots matching every filter ({name: normalised values}), ascending in `order`."""
-        ordering = self.orderings[order]
-        if not filters:
-            return ordering.slots
-        key = (tuple(sorted(filters.items())), order)
+    def select(self, filters: dict, order: str, near=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The slots matching every filter ({name: normalised values}) and within `near` (a Near or None),
+        ascending in `order`; with `near`, also the distance of each in metres (else None)."""
+        if not filters and near is None:
+            return self.orderings[order].slots, None
+        key = (tuple(sorted(filters.items())), order, near)
         with self._lock:
             found = self._results.get(key)
             if found is not None:
                 self._results.move_to_end(key)
                 return found
-        found = ordering.sort(self.matching(filters), lambda slots: self.sort_keys(order, slots), self.size)
+        if near is None:
+            found = (self.orderings[order].sort(self.matching(filters), lambda slots: self.sort_keys(order, slots),
+                                                self.size), None)
+        else:
+            found = self._select_near(filters, order, near)
         self._remember(key, found)
         return found
+
+    def _select_near(self, filters: dict, order: str, near) -> tuple[np.ndarray, np.ndarray]:
+        slots, metres = self.nearby(near)
+        if filters and len(slots):
+            kept = contains(self.matching(filters), slots)
+            slots, metres = slots[kept], metres[kept]
+        if order == "distance":  # nearest first, then the key (contract §11)
+            ranked = np.argsort((metres << 32) | self.sort_keys("id", slots))
+        else:
+            ranked = np.argsort(self.sort_keys(order, slots))
+        return slots[ranked], metres[ranked]
+
+    def nearby(self, near) -> tuple[np.ndarray, np.ndarray]:
+        """The live slots within `near`, ascending, and their distances in metres."""
+        return self.coordinates.within(near)
 
     def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
         """The unique ordering key of each of `slots`."""
@@ -88,8 +110,9 @@ class Table:
         slots = self.filter_slots(name, (value,))
         return int(slots[0]) if len(slots) else None
 
-    def render(self, slots) -> list:
-        return self.rows.take(slots)
+    def render(self, slots, metres=None) -> list:
+        """The rows of `slots`, each with its `distance` when `metres` (aligned with `slots`) are given."""
+        return with_distances(self.rows.take(slots), metres)
 
     def render_record(self, slot: int) -> bytes:
         return self.rows[slot]
@@ -101,26 +124,31 @@ class Table:
     def record_modified(self, slot: int) -> int:
         return self.last_modified
 
-    def _remember(self, key, found: np.ndarray) -> None:
-        if found.nbytes > RESULT_CACHE_BYTES // 4:
+    def _remember(self, key, found: tuple) -> None:
+        size = sum(part.nbytes for part in found if part is not None)
+        if size > RESULT_CACHE_BYTES // 4:
             return  # a huge result is cheap to recompute relative to what it would push out
         with self._lock:
             if key in self._results:
                 return
             self._results[key] = found
-            self._result_bytes += found.nbytes
+            self._result_bytes += size
             while self._result_bytes > RESULT_CACHE_BYTES or len(self._results) > RESULT_CACHE_ENTRIES:
                 _, dropped = self._results.popitem(last=False)
-                self._result_bytes -= dropped.nbytes
+                self._result_bytes -= sum(part.nbytes for part in dropped if part is not None)
 
 
 def intersect(small: np.ndarray, large: np.ndarray) -> np.ndarray:
     """Slots in both ascending arrays, ascending: a binary search per slot of the smaller."""
-    if not len(large):
-        return EMPTY_SLOTS
-    positions = np.searchsorted(large, small)
-    positions[positions == len(large)] = 0
-    return small[large[positions] == small]
+    return small[contains(large, small)]
+
+
+def contains(sorted_slots: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """Which of `slots` are in `sorted_slots` (ascending), as a mask."""
+    if not len(sorted_slots):
+        return np.zeros(len(slots), dtype=bool)
+    positions = np.minimum(np.searchsorted(sorted_slots, slots), len(sorted_slots) - 1)
+    return sorted_slots[positions] == slots
 
 
 def page_of(slots: np.ndarray, descending: bool, offset: int, count: int) -> np.ndarray:

@@ -12,17 +12,20 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
-from marshmallow import Schema, ValidationError
+import numpy as np
+from marshmallow import Schema, ValidationError, fields, validate
 from peewee import Field, ModelSelect, fn
 
 from models import fold
+from models.distance import Near, with_distances, within
 from resources.conditional import not_modified, send
 from resources.errors import bad_request, not_found
 from resources.media import JSON_ONLY
+from schemas.cidr import cidr_text
 from schemas.json import json_bytes
 from schemas.nodes import timestamp_seconds
 from models.base import MAX_ID
-from schemas.query import integer_values, list_query_schema, text_values
+from schemas.query import chosen_values, integer_values, list_query_schema, near_fields, text_values
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class IntegerFilter:
         # Values the column cannot hold match nothing.
         return tuple(sorted({value for value in values if self.low <= value <= self.high}))
 
+    def condition(self, values):
+        return self.column.in_(list(values))
+
 
 @dataclass(frozen=True)
 class TextFilter:
@@ -54,6 +60,29 @@ class TextFilter:
     def normalise(self, values) -> tuple:
         return tuple(sorted({self.normalize(value) for value in values}))
 
+    def condition(self, values):
+        return self.column.in_(list(values))
+
+
+@dataclass(frozen=True)
+class FamilyFilter:
+    """The address family (4 or 6) of the addresses in a text column (contract §11)."""
+
+    column: Field
+    text = False
+
+    def field(self):
+        return chosen_values([4, 6])
+
+    def normalise(self, values) -> tuple:
+        return tuple(sorted(set(values)))
+
+    def condition(self, values):
+        if len(values) == 2:
+            return None  # both families: every row
+        holds_colon = self.column.contains(":")
+        return holds_colon if values == (6,) else ~holds_colon
+
 
 @dataclass(frozen=True)
 class ListQuery:
@@ -66,6 +95,8 @@ class ListQuery:
     page: int
     per_page: int
     given: tuple  # ((name, raw text), ...)
+    near: Near | None = None
+    aggregate: str | None = None  # "cidr": the text list as CIDR blocks
 
     @property
     def offset(self) -> int:
@@ -108,7 +139,8 @@ class ListSpec:
     def __init__(self, *, name: str, select: Callable[[], ModelSelect], key: Field, filters: dict,
                  orderings: dict, default_order: str, schema: Schema, item_filter: str,
                  render: Callable | None = None, updated: Field | None = None, text: Field | None = None,
-                 records: Callable | None = None):
+                 records: Callable | None = None, near: tuple[Field, Field] | None = None,
+                 aggregates: tuple = ()):
         self.name = name
         self.select = select  # the rows with what their representation joins in
         self.key = key  # the primary key: the final tie-break of every ordering
@@ -124,8 +156,14 @@ class ListSpec:
         self.text = text
         # Every row in key order, for the schema to dump (plain dicts are cheaper to build than joined models).
         self._records = records
+        # (latitude, longitude) columns, where the list can be searched by distance; `order=distance` then.
+        self.near = near
+        extra = dict(near_fields()) if near else {}
+        if aggregates:
+            extra["aggregate"] = fields.String(validate=validate.OneOf(aggregates))
         self.query_schema = list_query_schema(
-            {name: spec.field() for name, spec in filters.items()}, orderings, default_order
+            {name: spec.field() for name, spec in filters.items()},
+            [*orderings, "distance"] if near else orderings, default_order, extra,
         )
         self.parameters = tuple(self.query_schema.fields)
         self._parsed = ParsedQueries()
@@ -152,21 +190,27 @@ class ListSpec:
             args = self.query_schema.load(params)
         except ValidationError as error:
             raise bad_request(error.messages) from None
+        errors = combination_errors(args, params)
+        if errors:
+            raise bad_request(errors)
         return ListQuery(
             filters=tuple((name, spec.normalise(args[name])) for name, spec in self.filters.items() if name in args),
             order=args["order"], descending=args["direction"] == "desc", page=args["page"],
             per_page=args["perPage"], given=tuple((name, params[name]) for name in self.parameters if name in params),
+            near=Near(*args["near"], args["radius"]) if "near" in args else None, aggregate=args.get("aggregate"),
         )
 
     # --- the SQL path ---------------------------------------------------------------------------
 
     def where(self, query: ModelSelect, filters: dict) -> ModelSelect:
         for name, values in filters.items():
-            query = query.where(self.filters[name].column.in_(list(values)))
+            condition = self.filters[name].condition(values)
+            if condition is not None:
+                query = query.where(condition)
         return query
 
     def order(self, query: ModelSelect, order: str, descending: bool) -> ModelSelect:
-        columns = list(self.orderings[order])
+        columns = list(self.orderings.get(order, ()))  # by distance: ordered in Python, by key here
         # Identity, not `in`: a peewee field's == builds an expression, which is always truthy.
         if not any(column is self.key for column in columns):
             columns.append(self.key)
@@ -176,7 +220,7 @@ class ListSpec:
         """Only `columns` of the matching rows, in order, joining only what the ordering needs."""
         model = self.key.model
         query = model.select(*columns)
-        needed = {column.model for column in self.orderings[order]} - {model}
+        needed = {column.model for column in (*self.orderings.get(order, ()), *columns)} - {model}
         for joined in sorted(needed, key=lambda m: m.__name__):
             query = query.join_from(model, joined)
         return self.order(self.where(query, filters), order, descending)
@@ -189,30 +233,61 @@ class ListSpec:
         """Every key, ascending in `order` as the database sorts it."""
         return [key for (key,) in self.projection({}, order, False, self.key).tuples()]
 
-    def sql_page(self, query: ListQuery) -> tuple[list, int]:
-        """The keys of the query's page, in order, and the total."""
+    def sql_page(self, query: ListQuery) -> tuple[list, int, np.ndarray | None]:
+        """The keys of the query's page, in order, the total, and with `near` each key's distance in metres."""
+        if query.near is not None:
+            matches = self.sql_near(query)
+            page = matches[query.offset:query.offset + query.per_page]
+            return [row[0] for row in page], len(matches), np.array([row[3] for row in page], dtype=np.int64)
         filters = query.filter_values
         # Filters are on the listed table's own columns, so the count needs no join.
         total = self.where(self.key.model.select(), filters).count()
         # The offset is walked over keys alone (joining only what the ordering needs).
         keys = self.projection(filters, query.order, query.descending, self.key).paginate(query.page, query.per_page)
-        return [key for (key,) in keys.tuples()], total
+        return [key for (key,) in keys.tuples()], total, None
 
-    def sql_rows(self, keys: list) -> list[bytes]:
-        """The rendered rows of those `keys` that exist, in that order."""
+    def sql_near(self, query: ListQuery) -> list:
+        """(key, text, updated, metres) of every match within `query.near`, in the query's order: the rows in
+        the radius's band of latitudes from the database, the distance worked out here as the read model does."""
+        near = query.near
+        latitude, longitude = self.near
+        low, high = near.latitude_band()
+        rows = list(self.projection(query.filter_values, query.order, query.descending, self.key,
+                                    self.text or self.key, self.updated or self.key, latitude, longitude)
+                    .where(latitude.between(low, high)).tuples())
+        if not rows:
+            return []
+        located = np.array([row[3:] for row in rows], dtype=np.float64)
+        found, metres = within(near, located[:, 0], located[:, 1])
+        matches = [(*rows[index][:3], distance) for index, distance in zip(found.tolist(), metres.tolist())]
+        if query.order == "distance":  # nearest first, then the key (contract §11)
+            matches.sort(key=lambda row: (row[3], row[0]), reverse=query.descending)
+        return matches
+
+    def sql_rows(self, keys: list, metres=None) -> list[bytes]:
+        """The rendered rows of those `keys` that exist, in that order (with their distances, if given)."""
         records = {getattr(record, self.key.name): record for record in self.select().where(self.key.in_(keys))}
-        return [self.render(records[key]) for key in keys if key in records]
+        if metres is not None:
+            metres = np.array([distance for key, distance in zip(keys, metres.tolist()) if key in records])
+        return with_distances([self.render(records[key]) for key in keys if key in records], metres)
 
     def sql_lines(self, query: ListQuery) -> bytes:
-        """The `text` column of every match, in order, one a line."""
-        rows = self.projection(query.filter_values, query.order, query.descending, self.text).tuples()
-        return "".join([f"{value}\n" for (value,) in rows]).encode()
+        """The `text` column of every match, in order, one a line (as CIDR blocks with `aggregate`)."""
+        if query.near is not None:
+            lines = "".join([f"{row[1]}\n" for row in self.sql_near(query)]).encode()
+        else:
+            rows = self.projection(query.filter_values, query.order, query.descending, self.text).tuples()
+            lines = "".join([f"{value}\n" for (value,) in rows]).encode()
+        return cidr_text(lines) if query.aggregate else lines
 
     def sql_modified(self, query: ListQuery, versions) -> int:
         """When the list last changed (seconds): its newest row, the last removal, the reference data."""
         if self.updated is None:
             return versions.reference_changed_at
-        newest = self.where(self.key.model.select(fn.MAX(self.updated)), query.filter_values).scalar()
+        if query.near is not None:
+            newest = max((row[2] for row in self.sql_near(query)), default=None)
+        else:
+            newest = self.where(self.key.model.select(fn.MAX(self.updated)), query.filter_values).scalar()
         return max(versions.reference_changed_at, versions.nodes_removed_at, _seconds(newest))
 
     def sql_record_modified(self, key, versions) -> int:
@@ -220,6 +295,21 @@ class ListSpec:
             return versions.reference_changed_at
         updated = self.key.model.select(self.updated).where(self.key == key).scalar()
         return max(versions.reference_changed_at, _seconds(updated))
+
+
+def combination_errors(args: dict, params) -> dict:
+    """Parameters each valid alone that do not go together (contract §11)."""
+    errors = {}
+    if "near" in args and "radius" not in args:
+        errors["radius"] = ["Required with near: the radius in kilometres, e.g. radius=300."]
+    if "radius" in args and "near" not in args:
+        errors["near"] = ["Required with radius: the point as LAT,LON, e.g. near=50.1109,8.6821."]
+    if args["order"] == "distance" and "near" not in args:
+        errors["order"] = ["order=distance needs near=LAT,LON and radius=KM."]
+    if "aggregate" in args:
+        errors.update({name: ["Not with aggregate: CIDR blocks come in address order."]
+                       for name in ("order", "direction") if name in params})
+    return errors
 
 
 def _seconds(value) -> int:
@@ -230,6 +320,11 @@ def refuse_parameters(req) -> None:
     """A record takes no query parameters: any is a 400, as an unknown one is on a list (contract §3)."""
     if req.params:
         raise bad_request({name: ["Unknown parameter; this endpoint accepts none."] for name in req.params})
+
+
+def refuse_aggregate(query: ListQuery) -> None:
+    if query.aggregate:
+        raise bad_request({"aggregate": ["Only the text list is aggregated: ask for text/plain, or /nodes.txt."]})
 
 
 class ListCollection:
@@ -248,6 +343,7 @@ class ListCollection:
 
     def on_get(self, req, resp):
         query = self.spec.parse(req)
+        refuse_aggregate(query)
         found = self.representations.page(self.spec, query, req.path, known=lambda found: not_modified(req, found))
         send(req, resp, found, private=req.context.user is not None)
 

@@ -75,6 +75,7 @@ CITIES = ListSpec(
     schema=city_schema,
     item_filter="id",
     records=city_records,
+    near=(City.latitude, City.longitude),
 )
 
 COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")

@@ -12,7 +12,7 @@ from resources.bodies import MERGE_PATCH, load_json
 from resources.conditional import not_modified, precondition_failed, send
 from resources.errors import Problem, not_found
 from resources.hooks import require_permission
-from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
+from resources.listing import FamilyFilter, IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
 from resources.media import JSON, JSON_ONLY, TEXT, negotiate, negotiate_among
 from resources.representations import record_body, representation
 from schemas.nodes import node_schema, node_write_schema, render_node
@@ -33,6 +33,7 @@ NODES = ListSpec(
         "city": IntegerFilter(Node.city),
         "region": IntegerFilter(Node.region),
         "asn": IntegerFilter(Node.asn, 0, MAX_ASN),
+        "family": FamilyFilter(Node.ip),
     },
     orderings={"id": (Node.id,), "city": (City.name,), "country": (Country.name,), "region": (Region.name,)},
     default_order="id",
@@ -41,6 +42,8 @@ NODES = ListSpec(
     render=render_node,
     updated=Node.updated_at,
     text=Node.ip,
+    near=(City.latitude, City.longitude),  # a node is where its city is
+    aggregates=("cidr",),
 )
 
 

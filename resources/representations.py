@@ -69,6 +69,31 @@ def pagination(path: str, query, total: int, count: int) -> dict:
     }}
 
 
+def page_from_memory(table, query) -> tuple[list, int, int]:
+    """(rows of the page, total, Last-Modified) from a read-model table."""
+    matches, metres = table.select(query.filter_values, query.order, query.near)
+    slots = page_of(matches, query.descending, query.offset, query.per_page)
+    if metres is not None:
+        metres = page_of(metres, query.descending, query.offset, query.per_page)
+    return table.render(slots, metres), len(matches), table.modified(matches)
+
+
+def page_from_database(spec, query, versions) -> tuple[list, int, int]:
+    """The same from the database."""
+    keys, total, metres = spec.sql_page(query)
+    return spec.sql_rows(keys, metres), total, spec.sql_modified(query, versions)
+
+
+def text_from_memory(table, query) -> tuple[bytes, int]:
+    """(the text list, Last-Modified) from the node table."""
+    matches, _ = table.select(query.filter_values, query.order, query.near)
+    if query.aggregate:
+        body = table.cidr(matches, query.filter_values, query.near)
+    else:
+        body = table.text(matches[::-1] if query.descending else matches)
+    return body, table.modified(matches)
+
+
 class Representations:
     def __init__(self, read_model, cache: ResponseCache):
         self.read_model = read_model  # None: every answer comes from the database
@@ -76,31 +101,17 @@ class Representations:
 
     def page(self, spec, query, path: str, known=None) -> Representation:
         """A page of a list as JSON with its pagination metadata (contract §3)."""
-        def from_memory(table):
-            matches = table.select(query.filter_values, query.order)
-            rows = table.render(page_of(matches, query.descending, query.offset, query.per_page))
-            return rows, len(matches), table.modified(matches)
-
-        def from_database(versions):
-            keys, total = spec.sql_page(query)
-            return spec.sql_rows(keys), total, spec.sql_modified(query, versions)
-
         def make(answer):
             rows, total, modified = answer
             return representation(list_body(rows, pagination(path, query, total, len(rows))), JSON, modified)
 
-        return self._answer(spec, (spec.name, JSON, query.given), from_memory, from_database, make, known)
+        return self._answer(spec, (spec.name, JSON, query.given), lambda table: page_from_memory(table, query),
+                            lambda versions: page_from_database(spec, query, versions), make, known)
 
     def text(self, spec, query, known=None) -> Representation:
-        """Every match's address, one a line, unpaginated (contract §7)."""
-        def from_memory(table):
-            matches = table.select(query.filter_values, query.order)
-            return table.text(matches[::-1] if query.descending else matches), table.modified(matches)
-
-        def from_database(versions):
-            return spec.sql_lines(query), spec.sql_modified(query, versions)
-
-        return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), from_memory, from_database,
+        """Every match's address, one a line, unpaginated (contract §7), or as CIDR blocks (§11)."""
+        return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), lambda table: text_from_memory(table, query),
+                            lambda versions: (spec.sql_lines(query), spec.sql_modified(query, versions)),
                             lambda answer: representation(answer[0], TEXT_UTF8, answer[1]), known)
 
     def record(self, spec, key, known=None) -> Representation | None:

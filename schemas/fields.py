@@ -58,6 +58,40 @@ class DecimalInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class DecimalNumber(fields.Float):
+    """A number written in ASCII decimal notation (`12`, `-0.5`, `.5`): no exponent, `inf`, `nan` or `1_0`."""
+
+    NUMBER = re.compile(r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not self.NUMBER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class GeoPoint(fields.Field):
+    """`LAT,LON` in decimal degrees: latitude -90..90, longitude -180..180."""
+
+    PART = DecimalNumber()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parts = value.split(",") if isinstance(value, str) else []
+        if len(parts) != 2:
+            raise ValidationError("Give a point as LAT,LON in decimal degrees, e.g. 50.1109,8.6821.")
+        try:
+            latitude, longitude = (self.PART.deserialize(part.strip(" ")) for part in parts)
+        except ValidationError:
+            raise ValidationError("Latitude and longitude are decimal numbers, e.g. 50.1109,8.6821.") from None
+        errors = []
+        if not -90 <= latitude <= 90:
+            errors.append(f"Latitude {parts[0].strip()} is outside -90..90.")
+        if not -180 <= longitude <= 180:
+            errors.append(f"Longitude {parts[1].strip()} is outside -180..180.")
+        if errors:
+            raise ValidationError(errors)
+        return latitude, longitude
+
+
 def _messages(error: ValidationError) -> list:
     messages = error.messages
     return messages if isinstance(messages, list) else [str(messages)]

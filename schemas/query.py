@@ -2,7 +2,8 @@
 from marshmallow import Schema, fields, validate
 
 from models.base import MAX_ID
-from schemas.fields import CsvList, DecimalInteger, printable_text
+from models.distance import MAX_RADIUS_KM
+from schemas.fields import CsvList, DecimalInteger, DecimalNumber, GeoPoint, printable_text
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
@@ -18,7 +19,20 @@ def text_values() -> CsvList:
     return CsvList(fields.String(validate=printable_text))
 
 
-def list_query_schema(filters: dict, orderings, default_order: str) -> Schema:
+def chosen_values(choices) -> CsvList:
+    return CsvList(DecimalInteger(validate=validate.OneOf(choices)), max_items=len(choices))
+
+
+def near_fields() -> dict:
+    """`near=LAT,LON&radius=KM` (contract §11); that both come together is checked by the list."""
+    return {
+        "near": GeoPoint(),
+        "radius": DecimalNumber(validate=validate.Range(0, MAX_RADIUS_KM, min_inclusive=False,
+                                                        error=f"Must be above 0 and at most {MAX_RADIUS_KM:g} km.")),
+    }
+
+
+def list_query_schema(filters: dict, orderings, default_order: str, extra: dict | None = None) -> Schema:
     """One schema instance per list endpoint, built once when its resource is declared."""
     declared = {
         "page": DecimalInteger(load_default=1, validate=validate.Range(1, MAX_ID)),
@@ -26,5 +40,6 @@ def list_query_schema(filters: dict, orderings, default_order: str) -> Schema:
         "order": fields.String(load_default=default_order, validate=validate.OneOf(list(orderings))),
         "direction": fields.String(load_default="asc", validate=validate.OneOf(DIRECTIONS)),
         **filters,
+        **(extra or {}),
     }
     return Schema.from_dict(declared, name="ListQuery")()

@@ -98,7 +98,8 @@ def test_long_text_values_match_nothing(client):
 def test_unknown_parameter_error_lists_the_known_ones(client):
     body = get(client, "/nodes", "colour=red").json
     assert body["errors"]["colour"] == [
-        "Unknown parameter; this endpoint accepts: page, perPage, order, direction, id, country, city, region, asn."]
+        "Unknown parameter; this endpoint accepts: page, perPage, order, direction, id, country, city, region, asn, "
+        "family, near, radius, aggregate."]
 
 
 def test_more_than_1000_values_is_400(client):

@@ -27,9 +27,17 @@ pytestmark = pytest.mark.slow
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 MAX_EXAMPLES = 25
 SEED = 20231003
-CONFIG = """
+ACCEPTED = ["2XX", "304", "401", "403", "404", "409", "412", "422", "429"]
+# The radius search's parameters depend on each other (`near` needs `radius`, `order=distance` needs `near`,
+# `aggregate` excludes `order`), which OpenAPI cannot express: there a schema-valid query may rightly be a 400.
+CONFIG = f"""
 [checks.positive_data_acceptance]
-expected-statuses = ["2XX", "304", "401", "403", "404", "409", "412", "422", "429"]
+expected-statuses = {ACCEPTED}
+
+[[operations]]
+include-operation-id = ["listNodes", "headListNodes", "listNodeAddresses", "headListNodeAddresses",
+                        "listCities", "headListCities"]
+checks.positive_data_acceptance.expected-statuses = {ACCEPTED + ["400"]}
 """
 
 

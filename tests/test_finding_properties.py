@@ -1,0 +1,172 @@
+"""Finding nodes and cities, held to a brute force (contract §11).
+
+Radius searches on the read model and on the SQL path are compared with a haversine over every row (math,
+not numpy), across the antimeridian, at the poles and at the radius limits. CIDR blocks are expanded and
+compared with the addresses they stand for, and with the standard library's collapse.
+"""
+import ipaddress
+import math
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from app import LISTS
+from models import City, Node
+from models.data_version import read_versions
+from models.database import database
+from models.distance import Near
+from models.node_writes import NodeRow, upsert_nodes
+from readmodel.snapshot import load_snapshot
+from resources.listing import ListQuery
+from resources.representations import page_from_database, page_from_memory, text_from_memory
+from schemas.cidr import cidr_text
+from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+EDGE = 1e-6  # km: a row this close to the circle may fall either side by float rounding; not held to either
+# Points where a radius search goes wrong if written naively: the poles, both sides of the antimeridian,
+# the whole sphere, the smallest radius.
+EDGE_CASES = [(90, 0, 2000), (-90, 0, 3000), (89.9, 179.9, 500), (0, 180, 1500), (0, -180, 1500),
+              (-16.5, 179.99, 800), (65, -179.5, 400), (0, 0, 20038), (51.5, -0.1, 0.001)]
+
+
+def haversine(lat1, lon1, lat2, lon2):
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def expand_blocks(blocks):
+    return [str(address) for block in blocks for address in ipaddress.ip_network(block)]
+
+
+# --- CIDR -----------------------------------------------------------------------------------------
+
+
+@st.composite
+def address_sets(draw):
+    """Addresses in clusters (so that blocks form), IPv4 and IPv6, with scattered ones."""
+    addresses = set()
+    for _ in range(draw(st.integers(0, 6))):
+        version = draw(st.sampled_from([4, 6]))
+        bits = 32 if version == 4 else 128
+        base = draw(st.integers(0, 2**bits - 1)) & ~0xFF
+        offsets = draw(st.lists(st.integers(0, 300), max_size=60))
+        kind = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+        addresses |= {str(kind(min(base + offset, 2**bits - 1))) for offset in offsets}
+    return addresses
+
+
+@settings(max_examples=300, deadline=None)
+@given(addresses=address_sets())
+@example(addresses={"0.0.0.0", "255.255.255.255", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"})
+@example(addresses={f"192.0.2.{i}" for i in range(256)} | {"2001:db8::"})
+@example(addresses=set())
+def test_cidr_blocks_cover_exactly_the_addresses(addresses):
+    text = "".join(f"{a}\n" for a in sorted(addresses)).encode()
+    blocks = cidr_text(text).decode().splitlines()
+    expanded = expand_blocks(blocks)
+    assert len(expanded) == len(set(expanded)) and set(expanded) == addresses  # exact, no overlap
+    networks = [ipaddress.ip_network(block) for block in blocks]
+    v4, v6 = [n for n in networks if n.version == 4], [n for n in networks if n.version == 6]
+    assert networks == sorted(v4) + sorted(v6)  # IPv4 first, each in address order
+    for version, found in ((4, v4), (6, v6)):  # the fewest blocks: the standard library's collapse
+        assert found == list(ipaddress.collapse_addresses(
+            ipaddress.ip_address(a) for a in addresses if ipaddress.ip_address(a).version == version))
+
+
+# --- radius ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spread_nodes(db):
+    """Nodes in cities all over the globe, the nearest to either pole and either side of the antimeridian
+    included; kept for the module."""
+    cities = [city for (city,) in City.select(City.id).order_by(City.latitude).limit(15).tuples()]
+    cities += [city for (city,) in City.select(City.id).order_by(City.latitude.desc()).limit(15).tuples()]
+    cities += [city for (city,) in City.select(City.id).where((City.longitude > 170) | (City.longitude < -170)).limit(30).tuples()]
+    cities += [city for (city,) in City.select(City.id).order_by(City.id).tuples()][::40]
+    cities += [LONDON, MANCHESTER, PARIS, BERLIN, TOKYO]
+    upsert_nodes([NodeRow(line=i, ip=f"198.18.{i // 250}.{i % 250 + 1}" if i % 5 else f"2001:db8::{i:x}",
+                          city=city, asn=64496, network=None) for i, city in enumerate(cities)])
+    yield
+    Node.delete().execute()
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    """The module's nodes stay for its tests (the conftest would remove them after each)."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def snapshot(spread_nodes):
+    return load_snapshot(LISTS, None)
+
+
+def points():
+    return st.tuples(st.floats(-90, 90), st.floats(-180, 180), st.floats(0.001, 20038))
+
+
+def near_query(near, order, descending=False):
+    return ListQuery(filters=(), order=order, descending=descending, page=1, per_page=1000, given=(), near=near)
+
+
+def brute_force(rows, near):
+    """{key: exact km} of the rows surely inside, and the keys of rows on the edge (either answer is right)."""
+    inside, edge = {}, set()
+    for key, latitude, longitude in rows:
+        km = haversine(near.latitude, near.longitude, latitude, longitude)
+        if abs(km - near.radius) <= EDGE:
+            edge.add(key)
+        elif km < near.radius:
+            inside[key] = km
+    return inside, edge
+
+
+def assert_found(found: dict, inside: dict, edge: set):
+    assert set(inside) <= set(found) <= set(inside) | edge
+    for key, km in inside.items():
+        assert abs(found[key] - km) <= 0.0006  # rounded to the metre
+
+
+def with_edge_cases(test):
+    for latitude, longitude, radius in EDGE_CASES:
+        test = example(point=(latitude, longitude, radius))(test)
+    return test
+
+
+@SETTINGS
+@given(point=points(), order=st.sampled_from(["distance", "id", "city"]), descending=st.booleans())
+@example(point=EDGE_CASES[0], order="distance", descending=True)
+@example(point=EDGE_CASES[3], order="id", descending=False)
+@example(point=EDGE_CASES[7], order="distance", descending=False)
+def test_nodes_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, point, order, descending):
+    near = Near(*point)
+    inside, edge = brute_force(Node.select(Node.id, City.latitude, City.longitude).join(City).tuples(), near)
+    spec = LISTS["nodes"]
+    q = near_query(near, order, descending)
+    memory = page_from_memory(snapshot.nodes, q)
+    assert memory == page_from_database(spec, q, read_versions(database))
+    items = [orjson.loads(row) for row in memory[0]]
+    assert_found({item["id"]: item["distance"] for item in items}, inside, edge)
+    if order == "distance":
+        assert [item["distance"] for item in items] == sorted((item["distance"] for item in items), reverse=descending)
+    assert text_from_memory(snapshot.nodes, q)[0] == spec.sql_lines(q)
+
+
+@SETTINGS
+@given(point=points())
+@with_edge_cases
+def test_cities_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, point):
+    near = Near(*point)
+    inside, edge = brute_force(City.select(City.id, City.latitude, City.longitude).tuples(), near)
+    table = snapshot.tables["cities"]
+    slots, metres = table.select({}, "distance", near)
+    found = dict(zip([orjson.loads(row)["id"] for row in table.render(slots)], (metres / 1000).tolist()))
+    assert_found(found, inside, edge)
+    by_database = LISTS["cities"].sql_near(near_query(near, "distance"))
+    assert [row[0] for row in by_database] == list(found) and [row[3] for row in by_database] == metres.tolist()
