@@ -62,19 +62,33 @@ def _network(text: str) -> str:
 def read_rows(path: str) -> list[NodeRow]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, strict=True)
-            try:
-                return _rows(reader)
-            except csv.Error as error:
-                raise ImportFailed(f"line {reader.line_num}: not valid CSV: {error}") from None
+            return _rows(csv.reader(handle, strict=True))
     except OSError as error:
         raise ImportFailed(f"cannot read {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ImportFailed(f"{path} is not UTF-8 text") from None
 
 
+def numbered(reader):
+    """(the line a record starts on, the record): a quoted field may span lines, and a quote never closed
+    is reported where it opened, not at the end of the file."""
+    end = 0
+    while True:
+        start = end + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            unclosed = " (a quoted field starting on this line is never closed)" if "end of data" in str(error) else ""
+            raise ImportFailed(f"line {start}: not valid CSV: {error}{unclosed}") from None
+        end = reader.line_num
+        yield start, record
+
+
 def _rows(reader) -> list[NodeRow]:
-    header = [name.strip().lower() for name in next(reader, [])]
+    records = numbered(reader)
+    header = [name.strip().lower() for name in next(records, (1, []))[1]]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise ImportFailed(f"line 1: the header row must name {', '.join(REQUIRED)}; missing {', '.join(missing)}")
@@ -84,8 +98,7 @@ def _rows(reader) -> list[NodeRow]:
     if len(set(header)) != len(header):
         raise ImportFailed("line 1: a column is named twice")
     rows, first_line = [], {}
-    for record in reader:
-        line = reader.line_num
+    for line, record in records:
         if not any(cell.strip() for cell in record):
             continue  # blank lines are allowed
         if len(record) != len(header):

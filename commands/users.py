@@ -37,11 +37,15 @@ def find_user(username: str) -> User:
     return user
 
 
-def show_otp_enrolment(user: User) -> None:
+def otp_enrolment(user: User):
+    """What the user needs to enrol an authenticator app: shown once the secret is committed."""
     uri = totp.provisioning_uri(user.totp_secret, user.username)
-    print(f"Two-factor authentication is on for {user.username}. Scan this with an authenticator app,")
-    print(f"or enter the URI by hand:\n{uri}")
-    segno.make(uri, error="m").terminal(compact=True)
+
+    def show() -> None:
+        print(f"Two-factor authentication is on for {user.username}. Scan this with an authenticator app,")
+        print(f"or enter the URI by hand:\n{uri}")
+        segno.make(uri, error="m").terminal(compact=True)
+    return show
 
 
 def update(user: User, **fields) -> None:
@@ -80,9 +84,8 @@ def createuser(args) -> None:
                 totp_secret=totp.new_secret() if args.otp else None)
     user.permissions = args.permission
     user.save()
-    print(f"created user {user.username} (id {user.id}, role {user.role})")
-    if user.totp_secret:
-        show_otp_enrolment(user)
+    return [f"created user {user.username} (id {user.id}, role {user.role})",
+            *([otp_enrolment(user)] if user.totp_secret else [])]
 
 
 # --- operating on an account -----------------------------------------------------------------
@@ -100,17 +103,17 @@ def setpassword(args) -> None:
     user = find_user(args.username)
     password = read_password(args.password_stdin)
     update(user, password_hash=hash_password(password), token_version=User.token_version + 1)
-    print(f"password set for {user.username}; tokens issued before are revoked")
+    return [f"password set for {user.username}; tokens issued before are revoked"]
 
 
 def enable(args) -> None:
     update(find_user(args.username), active=True)
-    print(f"{args.username} can log in")
+    return [f"{args.username} can log in"]
 
 
 def disable(args) -> None:
     update(find_user(args.username), active=False, token_version=User.token_version + 1)
-    print(f"{args.username} is disabled; tokens issued before are revoked")
+    return [f"{args.username} is disabled; tokens issued before are revoked"]
 
 
 def otp_arguments(parser) -> None:
@@ -118,33 +121,41 @@ def otp_arguments(parser) -> None:
     parser.add_argument("state", choices=["on", "off"], help="'on' makes a new secret (re-enrolment); 'off' removes it")
 
 
-def otp(args) -> None:
+def otp(args):
+    """Either way the user's tokens are revoked: they were issued under the other rule."""
     user = find_user(args.username)
+    revoked = User.token_version + 1
     if args.state == "on":
         user.totp_secret = totp.new_secret()
-        update(user, totp_secret=user.totp_secret, totp_last_step=None)
-        show_otp_enrolment(user)
-    else:
-        update(user, totp_secret=None, totp_last_step=None)
-        print(f"two-factor authentication is off for {user.username}")
+        update(user, totp_secret=user.totp_secret, totp_last_step=None, token_version=revoked)
+        return [otp_enrolment(user)]
+    update(user, totp_secret=None, totp_last_step=None, token_version=revoked)
+    return [f"two-factor authentication is off for {user.username}; tokens issued before are revoked"]
 
 
-def users(args) -> None:
-    rows = User.select().order_by(User.username_key)
-    print(f"{'id':>5}  {'username':<30} {'role':<10} {'2fa':<4} {'active':<7} permissions")
-    for user in rows:
-        print(f"{user.id:>5}  {user.username:<30} {user.role:<10} {'on' if user.totp_secret else 'off':<4} "
-              f"{'yes' if user.active else 'no':<7} {','.join(user.permissions)}")
+def users(args):
+    lines = [f"{'id':>5}  {'username':<30} {'role':<10} {'2fa':<4} {'active':<7} permissions"]
+    for user in User.select().order_by(User.username_key):
+        lines.append(f"{user.id:>5}  {user.username:<30} {user.role:<10} {'on' if user.totp_secret else 'off':<4} "
+                     f"{'yes' if user.active else 'no':<7} {','.join(user.permissions)}")
+    return lines
 
 
 def _guarded(command):
+    """Runs `command` in one transaction and shows what it returns (lines, or callables that print) only
+    after the commit: a reader that goes away (`| head`) cannot undo a change it was told about."""
     def run(args) -> int:
         try:
             with write_transaction():
-                command(args)
+                output = command(args)
         except CommandError as error:
             print(f"manage.py {args.command}: {error}", file=sys.stderr)
             return 1
+        for item in output:
+            if callable(item):
+                item()
+            else:
+                print(item)
         return 0
     return run
 

@@ -1,11 +1,16 @@
-"""Failed logins, counted in the database so that every worker and instance sees the same count."""
+"""Failed logins, counted in the database so that every worker and instance sees the same count.
+
+An attempt is written down before the password is checked (and struck off if it succeeds): concurrent
+attempts then each see the others, so no more than the limit get through, however many race. Rows older
+than the window are purged as failures are recorded, so the table holds at most one window of failures.
+"""
 from peewee import DoubleField, TextField
 
 from models.base import BaseModel
 
 
 class LoginFailure(BaseModel):
-    # "username:<folded name>" or "address:<ip>"
+    # "user:<address> <folded name>" (a user, tried from one address) or "address:<ip>"
     key = TextField()
     at = DoubleField()  # seconds since the epoch
 
@@ -14,20 +19,28 @@ class LoginFailure(BaseModel):
         indexes = ((("key", "at"), False),)
 
 
+def record_attempt(keys, now: float) -> list[int]:
+    """Counts an attempt against each key at once; the ids strike it off again if it succeeds."""
+    return [LoginFailure.insert(key=key, at=now).execute() for key in keys]
+
+
 def seconds_throttled(key: str, limit: int, window: float, now: float) -> float:
-    """0 if `key` may try again; otherwise how long until its count within the window drops below `limit`."""
+    """0 if the attempt just recorded for `key` is within `limit`; otherwise how long until it would be."""
     recent = [at for (at,) in LoginFailure.select(LoginFailure.at)
               .where((LoginFailure.key == key) & (LoginFailure.at > now - window))
-              .order_by(LoginFailure.at.desc()).limit(limit).tuples()]
-    if len(recent) < limit:
+              .order_by(LoginFailure.at.desc(), LoginFailure.id.desc()).limit(limit + 1).tuples()]
+    if len(recent) <= limit:
         return 0.0
-    # The limit-th most recent failure is the one whose expiry lets the count fall below the limit.
+    # This attempt is one of them: the count falls to the limit when the oldest of the others expires.
     return max(recent[-1] + window - now, 0.0)
 
 
-def record_failure(keys, now: float, window: float) -> None:
-    LoginFailure.insert_many([{"key": key, "at": now} for key in keys]).execute()
-    LoginFailure.delete().where(LoginFailure.key.in_(list(keys)) & (LoginFailure.at <= now - window)).execute()
+def strike_off(attempts: list[int]) -> None:
+    LoginFailure.delete().where(LoginFailure.id.in_(attempts)).execute()
+
+
+def purge_expired(now: float, window: float) -> None:
+    LoginFailure.delete().where(LoginFailure.at <= now - window).execute()
 
 
 def clear_failures(key: str) -> None:

@@ -4,7 +4,7 @@ import math
 import falcon
 
 from models import User, fold
-from models.login_failure import clear_failures, record_failure, seconds_throttled
+from models.login_failure import clear_failures, purge_expired, record_attempt, seconds_throttled, strike_off
 from resources.bodies import load_json
 from resources.client import client_address
 from resources.errors import Problem
@@ -32,12 +32,16 @@ class Login:
         credentials = load_json(req, login_schema)
         now = self.tokens.clock()
         moment = now.timestamp()
-        username_key = f"username:{fold(credentials['username'])}"
-        keys = (username_key, f"address:{client_address(req, self.config.trusted_proxy_hops)}")
-        self.refuse_if_throttled(keys, moment)
+        address = client_address(req, self.config.trusted_proxy_hops)
+        # A username is throttled per address it is tried from: failures from elsewhere cannot lock its
+        # owner out. The address's own limit bounds one source's guessing across all usernames.
+        user_key = f"user:{address} {fold(credentials['username'])}"
+        keys = (user_key, f"address:{address}")
+        attempt = record_attempt(keys, moment)
+        self.refuse_if_throttled(keys, moment, attempt)
 
         def failed(problem: Problem) -> Problem:
-            record_failure(keys, moment, self.config.login_window)
+            purge_expired(moment, self.config.login_window)  # the attempt's rows stay: they are the failure
             return problem
 
         user = User.by_username(credentials["username"])
@@ -47,26 +51,30 @@ class Login:
         if not verify_password(user.password_hash, credentials["password"]):
             raise failed(Problem(401, WRONG_CREDENTIALS))
         if not user.active:
+            strike_off(attempt)  # the password was right: not a guess
             raise Problem(403, "This account is disabled.")
         if user.totp_secret:
             code = credentials["otp"]
             if code is None:
+                strike_off(attempt)
                 raise otp_problem("This account uses two-factor authentication: give the current one-time password.")
             step = totp.matching_step(user.totp_secret, code, now)
             if step is None:
                 raise failed(otp_problem("The one-time password is wrong or has expired."))
             if not user.claim_totp_step(step):
                 raise failed(otp_problem("This one-time password has been used already; wait for the next one."))
-        clear_failures(username_key)
+        strike_off(attempt)
+        clear_failures(user_key)
         req.context.user_id = str(user.id)
         if needs_rehash(user.password_hash):
             User.update(password_hash=hash_password(credentials["password"])).where(User.id == user.id).execute()
         token_response(resp, self.tokens.issue(user, auth_time=int(moment)))
 
-    def refuse_if_throttled(self, keys, moment: float) -> None:
+    def refuse_if_throttled(self, keys, moment: float, attempt: list[int]) -> None:
         limits = (self.config.login_failures_per_username, self.config.login_failures_per_address)
         wait = max(seconds_throttled(key, limit, self.config.login_window, moment) for key, limit in zip(keys, limits))
         if wait > 0:
+            strike_off(attempt)  # refused unheard: it does not count
             raise Problem(429, "Too many failed logins; try again later.",
                           headers={"Retry-After": str(max(math.ceil(wait), 1))})
 

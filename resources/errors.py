@@ -68,5 +68,12 @@ def install_error_handlers(app: falcon.App, retry_after: int) -> None:
             headers={"Retry-After": str(retry_after)},
         )
 
+    def unexpected(req, resp, error, params):
+        # Through logging, so the traceback is one JSON line carrying the request id (Falcon's default
+        # handler writes it as plain text to wsgi.errors).
+        log.error("unhandled %s on %s %s", type(error).__name__, req.method, req.path, exc_info=error)
+        raise Problem(500, "Something went wrong on our side; the logs hold the details under this request's id.")
+
+    app.add_error_handler(Exception, unexpected)
     for error_type in (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded):
         app.add_error_handler(error_type, database_unavailable)

@@ -6,6 +6,7 @@ that every worker and every instance signs and accepts the same tokens.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -15,10 +16,14 @@ import jwt
 
 from config import Config
 from models import shared_secret
+from models.base import MAX_ID
 
 log = logging.getLogger(__name__)
 VERIFIED_TOKENS = 4096
 REQUIRED_CLAIMS = ["sub", "name", "email", "role", "permissions", "iat", "exp", "jti", "auth_time", "ver"]
+USER_ID = re.compile(r"[1-9][0-9]{0,9}")  # ASCII digits only: str.isdigit() also takes "²"
+# Clocks of instances may differ a little: a token from a few seconds ahead is not refused for it.
+CLOCK_SKEW = 30
 
 
 class InvalidToken(Exception):
@@ -36,6 +41,7 @@ class TokenService:
     def __init__(self, config: Config, clock):
         self.algorithm = config.jwt_algorithm
         self.ttl = config.jwt_ttl
+        self.session_max_age = config.session_max_age
         self.clock = clock
         self._secret = config.jwt_secret
         self._lock = threading.Lock()
@@ -55,7 +61,10 @@ class TokenService:
         return self._secret
 
     def issue(self, user, auth_time: int) -> IssuedToken:
+        """A token for `user`, who logged in at `auth_time`; it expires after the TTL, and never after the
+        session's maximum age (so refreshing cannot stretch a session past it)."""
         now = self.now()
+        expires = min(now + self.ttl, auth_time + self.session_max_age)
         claims = {
             "sub": str(user.id),
             "name": user.name,
@@ -63,13 +72,13 @@ class TokenService:
             "role": user.role,
             "permissions": user.permissions,
             "iat": now,
-            "exp": now + self.ttl,
+            "exp": expires,
             "jti": uuid.uuid4().hex,
             "auth_time": auth_time,
             "ver": user.token_version,
         }
         token = jwt.encode(claims, self.secret(), algorithm=self.algorithm)
-        return IssuedToken(token, self.ttl, datetime.fromtimestamp(now + self.ttl, timezone.utc))
+        return IssuedToken(token, expires - now, datetime.fromtimestamp(expires, timezone.utc))
 
     def verify(self, token: str) -> dict:
         """The claims of a well-signed, unexpired token of ours; raises InvalidToken otherwise."""
@@ -79,8 +88,11 @@ class TokenService:
             if len(self._verified) >= VERIFIED_TOKENS:
                 self._verified.clear()
             self._verified[token] = claims
-        if claims["exp"] <= self.now():
+        now = self.now()
+        if claims["exp"] <= now:
             raise InvalidToken("The token has expired.")
+        if claims["iat"] > now + CLOCK_SKEW or claims.get("nbf", 0) > now + CLOCK_SKEW:
+            raise InvalidToken("The token is not valid yet.")
         return claims
 
     def _verify_signature(self, token: str) -> dict:
@@ -92,7 +104,20 @@ class TokenService:
             )
         except jwt.PyJWTError:
             raise InvalidToken("The token is malformed or not signed by this service.") from None
-        if not all(isinstance(claims[name], int) and not isinstance(claims[name], bool)
-                   for name in ("iat", "exp", "auth_time", "ver")) or not claims["sub"].isdigit():
+        if not well_formed(claims, self.ttl):
             raise InvalidToken("The token's claims are malformed.")
         return claims
+
+
+def well_formed(claims: dict, ttl: int) -> bool:
+    """Claims as this service writes them: validated like any input, though the signature is good (a leaked
+    or misused key must not reach a 500, a user id out of range, or a token that never expires)."""
+    times = ("iat", "exp", "auth_time", "ver") + (("nbf",) if "nbf" in claims else ())
+    if not all(type(claims[name]) is int for name in times):
+        return False
+    if not all(isinstance(claims[name], str) for name in ("sub", "name", "email", "role", "jti")):
+        return False
+    if not isinstance(claims["permissions"], list) or not all(isinstance(p, str) for p in claims["permissions"]):
+        return False
+    return (USER_ID.fullmatch(claims["sub"]) is not None and int(claims["sub"]) <= MAX_ID
+            and claims["auth_time"] <= claims["iat"] < claims["exp"] <= claims["iat"] + ttl)

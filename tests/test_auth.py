@@ -303,11 +303,12 @@ def test_refresh_stops_at_the_maximum_session_age(anonymous, clock):
         assert result.status_code == 200
         token = result.json["data"]["token"]
     clock.advance(86400 - elapsed - 1)
-    token = refresh(anonymous, token).json["data"]["token"]  # a second before the 24 hours are up
+    last = refresh(anonymous, token).json["data"]  # a second before the 24 hours are up
+    assert last["expiresIn"] == 1  # a refreshed token expires with the session, not a TTL later
     clock.advance(1)
-    result = refresh(anonymous, token)
+    result = refresh(anonymous, last["token"])
     assert result.status_code == 401
-    assert result.json["detail"] == "The session has reached its maximum age; log in again."
+    assert result.json["detail"] == "The token has expired."
 
 
 def test_refresh_without_a_token_is_401_without_an_error_code(anonymous):
@@ -433,7 +434,8 @@ def test_parallel_logins_racing_one_code_have_one_winner(config, db, clock):
 
     with ThreadPoolExecutor(len(clients)) as pool:
         statuses = sorted(pool.map(attempt, clients))
-    assert statuses == [200] + [422] * (len(clients) - 1)
+    # One wins; the others are told the code is used, or, past the limit of attempts from one address, 429.
+    assert statuses[0] == 200 and set(statuses[1:]) <= {422, 429} and 422 in statuses, statuses
 
 
 def test_a_username_that_case_folding_lengthens_is_handled(anonymous):

@@ -29,6 +29,27 @@ def test_parallel_imports_of_overlapping_files_both_land_whole(config, db, tmp_p
     assert {(city, asn, country) for _, city, asn, country in rows} <= {(LONDON, 1, "GB"), (PARIS, 2, "FR")}
 
 
+def test_crossing_imports_leave_one_file_whole_every_round(config, db, tmp_path):
+    """Two imports of the same addresses, each file putting them in its own city, racing from a state that
+    is half one file and half the other: each import reads after the other commits, so the result is one
+    file exactly (an import that compared rows read before it waited would skip some it believes unchanged)."""
+    addresses = [f"198.51.100.{i}" for i in range(1, 201)]
+    files = {city: write_csv(tmp_path, "ip,city\n" + "".join(f"{ip},{city}\n" for ip in addresses), f"{city}.csv")
+             for city in (LONDON, PARIS)}
+    env = {"DATABASE_URL": config.database_url, "PATH": "/usr/bin:/bin"}
+    for round_number in range(6):
+        Node.delete().execute()
+        upsert_nodes([NodeRow(line=i, ip=ip, city=LONDON if i % 2 else PARIS, asn=None, network=None)
+                      for i, ip in enumerate(addresses)])
+        imports = [subprocess.Popen([sys.executable, "manage.py", "import-nodes", str(path)], cwd=ROOT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for path in (files[LONDON], files[PARIS])[::1 if round_number % 2 else -1]]
+        outcomes = [process.communicate(timeout=120) + (process.returncode,) for process in imports]
+        assert [returncode for _, _, returncode in outcomes] == [0, 0], outcomes
+        cities = {city for (city,) in Node.select(Node.city).tuples()}
+        assert len(cities) == 1 and Node.select().count() == len(addresses), (round_number, cities)
+
+
 def test_readers_of_the_text_list_see_whole_imports_only(app, db):
     batches, size = 12, 100
     addresses = [[f"2001:db8::{b * size + i + 1:x}" for i in range(size)] for b in range(batches)]
