@@ -7,14 +7,15 @@ import csv
 import gzip
 import ipaddress
 import random
+import sys
 import time
 
 from config import PROJECT_ROOT
 from models import City, Country, Region, fold, write_transaction
+from models.base import chunks
 from models.node_writes import NodeRow, upsert_nodes
 
 DATA = PROJECT_ROOT / "data"
-BATCH = 500
 # Documentation address ranges (RFC 5737, RFC 3849) and ASNs (RFC 5398): never real hosts.
 DEMO_IPV4_NETWORKS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
 DEMO_IPV6_BASE = int(ipaddress.IPv6Address("2001:db8::"))
@@ -56,8 +57,8 @@ def sync(model, rows: list[dict]) -> tuple[int, int]:
             new.append(row)
         elif any(current[field] != value for field, value in row.items()):
             changed.append(row)
-    for start in range(0, len(new), BATCH):
-        model.insert_many(new[start:start + BATCH]).execute()
+    for batch in chunks(new):
+        model.insert_many(batch).execute()
     for row in changed:
         model.update(row).where(key == row[key.name]).execute()
     return len(new), len(changed)
@@ -103,7 +104,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     if not 0 <= args.demo_nodes <= MAX_DEMO_NODES:
-        print(f"seed: --demo-nodes must be between 0 and {MAX_DEMO_NODES}")
+        print(f"seed: --demo-nodes must be between 0 and {MAX_DEMO_NODES}", file=sys.stderr)
         return 2
     seed(args.demo_nodes)
     return 0

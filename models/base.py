@@ -1,9 +1,20 @@
+from itertools import islice
+
 from peewee import Model
 
 from models.database import database
 
 # The largest value of an INTEGER column (ids on SQLite and PostgreSQL alike).
 MAX_ID = 2**31 - 1
+# Rows per statement: well under SQLite's bound-parameter limit (32,766) with every column bound.
+STATEMENT_ROWS = 500
+
+
+def chunks(items, size: int = STATEMENT_ROWS):
+    """Lists of `size` items from any iterable (the last may be shorter): the one batching loop."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 class BaseModel(Model):

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from models.base import chunks
 from models.database import database, is_postgres, write_transaction
 from models.node import naive_utc_now
 from models.node_changes import prune_change_log
 
-BATCH = 500  # rows per statement: well under SQLite's bound-parameter limit
 # From this many rows, PostgreSQL writes through COPY.
 COPY_FROM = 2000
 COLUMNS = ("ip", "asn", "network", "city_id", "country_id", "region_id", "created_at", "updated_at")
@@ -41,11 +41,6 @@ class UnknownCity(ValueError):
     def __init__(self, row: NodeRow):
         super().__init__(f"line {row.line}: city {row.city} is not a known GeoNames city id")
         self.row = row
-
-
-def chunks(items: list, size: int = BATCH):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def marks(count: int) -> str:

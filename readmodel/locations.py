@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
+from models.base import chunks
 from readmodel.blob import BlobWriter, Vocabulary
 from readmodel.index import Coordinates, Groups, Ordering
 from readmodel.table import Table
@@ -19,7 +20,7 @@ DUMP_CHUNK = 2000
 def build_location_table(spec, last_modified: int) -> Table:
     """The table of `spec`: its rows rendered by its schema, in key order, a chunk at a time."""
     rows = BlobWriter()
-    for chunk in chunked(spec.all_records(), DUMP_CHUNK):
+    for chunk in chunks(spec.all_records(), DUMP_CHUNK):
         for row in spec.schema.dump(chunk, many=True):
             rows.append(orjson.dumps(row))
     columns = list(spec.key.model.select(spec.key, *[f.column for f in spec.filters.values()])
@@ -50,14 +51,3 @@ def build_location_table(spec, last_modified: int) -> Table:
                   rows=rows.blob(), last_modified=last_modified, keys=keys, coordinates=coordinates)
     assert len(table.rows) == size, "the rows and the columns disagree"  # both read in one consistent view
     return table
-
-
-def chunked(items, size: int):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

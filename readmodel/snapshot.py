@@ -13,6 +13,7 @@ import numpy as np
 
 from models import City, Country, Region
 from models.data_version import Versions, read_versions
+from models.base import chunks
 from models.database import database, is_postgres
 from models.node_changes import changed_node_ids
 from readmodel.locations import build_location_table
@@ -138,8 +139,7 @@ def node_row_batches():
 
 def node_rows(ids: list) -> list:
     rows = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunks(ids):
         marks = ", ".join([database.param] * len(chunk))
         rows += database.execute_sql(f"SELECT {ROW_COLUMNS} FROM node WHERE id IN ({marks})", chunk).fetchall()
     return rows

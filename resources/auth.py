@@ -3,7 +3,7 @@ import math
 
 import falcon
 
-from models import User, fold
+from models import User, fold, naive_utc_now
 from models.login_failure import clear_failures, purge_expired, record_attempt, seconds_throttled, strike_off
 from resources.bodies import load_json
 from resources.client import client_address
@@ -67,7 +67,8 @@ class Login:
         clear_failures(user_key)
         req.context.user_id = str(user.id)
         if needs_rehash(user.password_hash):
-            User.update(password_hash=hash_password(credentials["password"])).where(User.id == user.id).execute()
+            User.update(password_hash=hash_password(credentials["password"]), updated_at=naive_utc_now()).where(
+                User.id == user.id).execute()
         token_response(resp, self.tokens.issue(user, auth_time=int(moment)))
 
     def refuse_if_throttled(self, keys, moment: float, attempt: list[int]) -> None:

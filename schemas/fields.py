@@ -18,8 +18,7 @@ class CsvList(fields.Field):
         self.max_items = max_items
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("Give this parameter once; list several values separated by commas.")
+        # Always one string: a parameter given twice is refused before the schema sees it (ListSpec.parse).
         try:
             values = next(csv.reader([value], skipinitialspace=True, strict=True), [])
         except csv.Error:

@@ -2,27 +2,12 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from models import City, Country, DataVersion, Node, Region, current_data_version
 from tests.conftest import BERLIN, LONDON, PARIS
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def manage(config, *args, stdin=None):
-    env = {**os.environ, "DATABASE_URL": config.database_url}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
-
-
-def write_csv(tmp_path, text, name="nodes.csv"):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
+from tests.helpers import ROOT, manage, write_csv
 
 def test_migrate_is_idempotent(config, db):
     result = manage(config, "migrate")

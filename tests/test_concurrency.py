@@ -8,7 +8,7 @@ from models import City, Node
 from models.node_writes import NodeRow, upsert_nodes
 from tests.conftest import LONDON, PARIS
 from tests.contract import ContractClient
-from tests.test_commands import ROOT, write_csv
+from tests.helpers import ROOT, write_csv
 
 pytestmark = __import__("pytest").mark.slow
 

@@ -48,3 +48,13 @@ def test_sqlite_urls(tmp_path):
 def test_an_unknown_scheme_is_refused():
     with pytest.raises(ValueError):
         open_database(Config(database_url="mysql://x/y"))
+
+
+def test_a_short_jwt_secret_refuses_to_start():
+    with pytest.raises(ConfigError):
+        Config.from_env({"JWT_SECRET": "too-short"})
+    with pytest.raises(ConfigError):
+        Config.from_env({"JWT_ALGORITHM": "none"})
+    with pytest.raises(ConfigError):
+        Config.from_env({"JWT_SECRET": "x" * 32, "JWT_ALGORITHM": "HS512"})
+    assert Config.from_env({"JWT_SECRET": "x" * 32}).jwt_secret == "x" * 32

@@ -1,17 +1,7 @@
 """Contract §4: every error is problem+json, whatever the Accept header; client input never makes a 500."""
 import pytest
 
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(result, status):
-    assert result.status_code == status, result.text
-    assert result.headers["content-type"] == PROBLEM
-    body = result.json
-    assert body["type"] == "about:blank"
-    assert body["status"] == status
-    assert body["title"] and not body["title"].startswith(str(status))
-    return body
+from tests.helpers import assert_problem
 
 
 @pytest.mark.parametrize("path", [
@@ -85,3 +75,8 @@ def test_an_unreachable_database_is_503_with_retry_after(other_app, token, clock
     assert client.simulate_get("/nodes.txt").status_code == 503
     # /ping never touches the database.
     assert client.simulate_get("/ping").status_code == 200
+
+
+def test_a_missing_token_is_401_before_an_unacceptable_accept_is_406(anonymous):
+    result = anonymous.simulate_get("/regions", headers={"Accept": "text/plain"})
+    assert result.status_code == 401 and result.headers["www-authenticate"].startswith("Bearer")

@@ -3,12 +3,11 @@
 Over HTTP, on a few nodes; tests/test_finding_properties.py holds the answers to a brute force.
 """
 import ipaddress
-import math
 
 import pytest
 
 from tests.conftest import LONDON, MANCHESTER
-from tests.test_errors import assert_problem
+from tests.helpers import assert_problem
 from tests.test_finding_properties import expand_blocks, haversine
 
 FRANKFURT = "50.1109,8.6821"

@@ -15,7 +15,7 @@ from readmodel.store import ReadModel
 from security.tokens import TokenService
 from tests.conftest import LONDON, PARIS, make_user
 from tests.live_server import get, procfile_env, serve
-from tests.test_commands import ROOT, write_csv
+from tests.helpers import ROOT, write_csv
 
 
 class Ticks:

@@ -25,8 +25,8 @@ from config.logs import JsonFormatter, RequestIdFilter
 from models import LoginFailure, User
 from security.tokens import TokenService
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
+from tests.helpers import manage, write_csv
 from tests.live_server import ROOT, free_port, procfile_env, serve, wait_for_workers
-from tests.test_commands import manage, write_csv
 
 
 # --- errors ---------------------------------------------------------------------------------------

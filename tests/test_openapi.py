@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
@@ -104,6 +104,12 @@ def _accepted(client, parameter: str, value: str) -> bool:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.text(alphabet=' ",aBé\t\x00\x7f', max_size=10))
+# Values of quotes alone: `""""""` is the value `""` (accepted), `" "` and `""` are empty (refused).
+@example(value='""""""')
+@example(value='""""')
+@example(value='" "')
+@example(value='""')
+@example(value='a,""""')
 def test_the_text_list_pattern_is_exactly_what_the_service_accepts(client, value):
     pattern = re.compile(DOCUMENT["components"]["schemas"]["TextList"]["pattern"])
     assert bool(pattern.search(value)) == _accepted(client, "name", value)

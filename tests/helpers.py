@@ -1,0 +1,56 @@
+"""What several test modules share: running manage.py, writing CSV files, logging in, checking problems."""
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+
+from tests.conftest import JWT_SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEM = "application/problem+json"
+OTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def manage(config, *args, stdin=None):
+    """manage.py as an operator runs it, against the run's database."""
+    env = {**os.environ, "DATABASE_URL": config.database_url}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write_csv(tmp_path, text, name="nodes.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def assert_problem(result, status):
+    """An RFC 9457 problem with this status; returns its body."""
+    assert result.status_code == status, result.text
+    assert result.headers["content-type"] == PROBLEM
+    body = result.json
+    assert body["type"] == "about:blank"
+    assert body["status"] == status
+    assert body["title"] and not body["title"].startswith(str(status))
+    return body
+
+
+def login(client, **body):
+    return client.simulate_post("/auth", json=body)
+
+
+def claims_of(token):
+    return jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False})
+
+
+def refresh(client, token):
+    return client.simulate_post("/auth/refresh", headers={"Authorization": f"Bearer {token}"})
+
+
+def b64(data: dict) -> str:
+    """base64url without padding, as JWT segments are written."""
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()

@@ -1,0 +1,74 @@
+"""The list machinery on its own (resources/listing.py): a declared ListSpec parsing query strings."""
+import pytest
+from falcon import testing
+
+from models.distance import Near
+from resources.errors import Problem
+from resources.listing import ParsedQueries
+from resources.locations import CITIES, REGIONS
+from resources.nodes import NODES
+
+
+def parse(spec, query: str):
+    return spec.parse(testing.create_req(query_string=query))
+
+
+def errors_of(spec, query: str) -> dict:
+    with pytest.raises(Problem) as raised:
+        parse(spec, query)
+    assert raised.value.status_code == 400
+    return raised.value.errors
+
+
+def test_defaults():
+    query = parse(REGIONS, "")
+    assert (query.filters, query.order, query.descending, query.page, query.per_page, query.near,
+            query.aggregate) == ((), "id", False, 1, 50, None, None)
+
+
+def test_filters_are_normalised_and_given_keeps_the_declared_order():
+    query = parse(NODES, "asn=4294967296,13335,13335&country=gb,Fr&page=2&id=0,7")
+    assert query.filter_values == {"id": (7,), "country": ("FR", "GB"), "asn": (13335,)}
+    assert [name for name, _ in query.given] == ["page", "id", "country", "asn"]  # the spec's order, not the URL's
+    assert query.offset == 50 and query.text_key == (("id", "0,7"), ("country", "gb,Fr"), ("asn", "4294967296,13335,13335"))
+
+
+def test_text_filters_fold_case():
+    assert parse(REGIONS, "name=NORTHERN%20Europe").filter_values == {"name": ("northern europe",)}
+
+
+def test_unknown_and_repeated_parameters_are_named():
+    errors = errors_of(REGIONS, "colour=red&page=1&page=2")
+    assert set(errors) == {"colour", "page"} and "accepts: page, perPage" in errors["colour"][0]
+
+
+@pytest.mark.parametrize("query, names", [
+    ("near=1,2", {"radius"}),
+    ("radius=5", {"near"}),
+    ("order=distance", {"order"}),
+    ("order=distance&radius=5", {"order", "near"}),
+])
+def test_parameters_that_need_each_other(query, names):
+    assert set(errors_of(CITIES, query)) == names
+
+
+def test_near_is_parsed_into_a_point_and_radius():
+    query = parse(CITIES, "near=+50.5,%20-8&radius=.5&order=distance&direction=desc")
+    assert query.near == Near(50.5, -8.0, 0.5) and query.order == "distance" and query.descending
+
+
+def test_aggregate_belongs_to_nodes_and_excludes_ordering():
+    assert parse(NODES, "aggregate=cidr&family=4").aggregate == "cidr"
+    assert set(errors_of(NODES, "aggregate=cidr&order=id&direction=asc")) == {"order", "direction"}
+    assert set(errors_of(CITIES, "aggregate=cidr")) == {"aggregate"}  # not declared there: unknown
+    assert set(errors_of(REGIONS, "order=distance")) == {"order"}  # no coordinates, no distance
+
+
+def test_parsed_queries_are_bounded_in_count_and_length():
+    memo = ParsedQueries()
+    query = parse(REGIONS, "")
+    for index in range(ParsedQueries.ENTRIES + 10):
+        memo.put(f"page={index}", query)
+    assert memo.get("page=0") is None and memo.get(f"page={ParsedQueries.ENTRIES + 9}") is query
+    memo.put("x" * (ParsedQueries.LONGEST + 1), query)
+    assert memo.get("x" * (ParsedQueries.LONGEST + 1)) is None
