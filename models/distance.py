@@ -28,6 +28,16 @@ class Near:
         reach = math.degrees(self.radius / EARTH_RADIUS_KM) + 1e-6
         return self.latitude - reach, self.latitude + reach
 
+    def longitude_reach(self) -> float | None:
+        """The most degrees of longitude a point within the radius can differ by, or None when the circle
+        holds a pole (every longitude). For a circle of angular radius r around latitude φ that holds no pole,
+        it is asin(sin r / cos φ); a margin covers float rounding."""
+        angle = self.radius / EARTH_RADIUS_KM
+        if abs(self.latitude) + math.degrees(angle) >= 90:
+            return None
+        ratio = math.sin(angle) / math.cos(math.radians(self.latitude))
+        return None if ratio >= 1 else math.degrees(math.asin(ratio)) + 1e-6
+
 
 def kilometres(near: Near, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
     """Haversine distance from `near`'s point to each (latitude, longitude) in degrees."""

@@ -120,6 +120,10 @@ class Coordinates:
         low, high = near.latitude_band()
         band = self.by_latitude[np.searchsorted(self.sorted_latitudes, low, side="left"):
                                 np.searchsorted(self.sorted_latitudes, high, side="right")]
+        reach = near.longitude_reach()
+        if reach is not None:  # and of those, only the ones in the longitudes it can reach (antimeridian too)
+            offset = np.abs((self.longitudes[band] - near.longitude + 180.0) % 360.0 - 180.0)
+            band = band[offset <= reach]
         candidates = np.sort(band)
         found, metres = within(near, self.latitudes[candidates], self.longitudes[candidates])
         return candidates[found], metres
