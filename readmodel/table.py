@@ -20,6 +20,9 @@ from readmodel.index import EMPTY_SLOTS, Coordinates, Groups, Ordering
 # in use at once; a query's walk through its pages sorts its matches once.
 RESULT_CACHE_BYTES = 2 * 1024 * 1024
 RESULT_CACHE_ENTRIES = 256
+# ...and grown with the table, so that the results of the filters in use fit at any size: at 1,000,000 rows
+# one country's matches are ~400 KB, and re-sorting one costs ~5 ms (16 bytes a row: 16 MiB there).
+RESULT_CACHE_BYTES_PER_ROW = 16
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Table:
         self.coordinates = coordinates  # per slot, where the list can be searched by distance
         self._results: OrderedDict = OrderedDict()
         self._result_bytes = 0
+        self._result_budget = max(RESULT_CACHE_BYTES, RESULT_CACHE_BYTES_PER_ROW * size)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -126,14 +130,14 @@ class Table:
 
     def _remember(self, key, found: tuple) -> None:
         size = sum(part.nbytes for part in found if part is not None)
-        if size > RESULT_CACHE_BYTES // 4:
+        if size > self._result_budget // 4:
             return  # a huge result is cheap to recompute relative to what it would push out
         with self._lock:
             if key in self._results:
                 return
             self._results[key] = found
             self._result_bytes += size
-            while self._result_bytes > RESULT_CACHE_BYTES or len(self._results) > RESULT_CACHE_ENTRIES:
+            while self._result_bytes > self._result_budget or len(self._results) > RESULT_CACHE_ENTRIES:
                 _, dropped = self._results.popitem(last=False)
                 self._result_bytes -= sum(part.nbytes for part in dropped if part is not None)
 
