@@ -81,9 +81,9 @@ class Table:
             slots, metres = slots[kept], metres[kept]
         if order == "distance":  # nearest first, then the key (contract §11)
             ranked = np.argsort((metres << 32) | self.sort_keys("id", slots))
-        else:
-            ranked = np.argsort(self.sort_keys(order, slots))
-        return slots[ranked], metres[ranked]
+            return slots[ranked], metres[ranked]
+        ordered = self.orderings[order].sort(slots, lambda some: self.sort_keys(order, some), self.size)
+        return ordered, metres[np.searchsorted(slots, ordered)]  # `slots` are ascending
 
     def nearby(self, near) -> tuple[np.ndarray, np.ndarray]:
         """The live slots within `near`, ascending, and their distances in metres."""

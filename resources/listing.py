@@ -233,10 +233,11 @@ class ListSpec:
         """Every key, ascending in `order` as the database sorts it."""
         return [key for (key,) in self.projection({}, order, False, self.key).tuples()]
 
-    def sql_page(self, query: ListQuery) -> tuple[list, int, np.ndarray | None]:
-        """The keys of the query's page, in order, the total, and with `near` each key's distance in metres."""
+    def sql_page(self, query: ListQuery, near_matches: list | None = None) -> tuple[list, int, np.ndarray | None]:
+        """The keys of the query's page, in order, the total, and with `near` each key's distance in metres.
+        `near_matches`: what `sql_near(query)` gave, when the caller has it already (so too below)."""
         if query.near is not None:
-            matches = self.sql_near(query)
+            matches = self._near_matches(query, near_matches)
             page = matches[query.offset:query.offset + query.per_page]
             return [row[0] for row in page], len(matches), np.array([row[3] for row in page], dtype=np.int64)
         filters = query.filter_values
@@ -264,6 +265,9 @@ class ListSpec:
             matches.sort(key=lambda row: (row[3], row[0]), reverse=query.descending)
         return matches
 
+    def _near_matches(self, query: ListQuery, given: list | None) -> list:
+        return given if given is not None else self.sql_near(query)
+
     def sql_rows(self, keys: list, metres=None) -> list[bytes]:
         """The rendered rows of those `keys` that exist, in that order (with their distances, if given)."""
         records = {getattr(record, self.key.name): record for record in self.select().where(self.key.in_(keys))}
@@ -271,21 +275,21 @@ class ListSpec:
             metres = np.array([distance for key, distance in zip(keys, metres.tolist()) if key in records])
         return with_distances([self.render(records[key]) for key in keys if key in records], metres)
 
-    def sql_lines(self, query: ListQuery) -> bytes:
+    def sql_lines(self, query: ListQuery, near_matches: list | None = None) -> bytes:
         """The `text` column of every match, in order, one a line (as CIDR blocks with `aggregate`)."""
         if query.near is not None:
-            lines = "".join([f"{row[1]}\n" for row in self.sql_near(query)]).encode()
+            lines = "".join([f"{row[1]}\n" for row in self._near_matches(query, near_matches)]).encode()
         else:
             rows = self.projection(query.filter_values, query.order, query.descending, self.text).tuples()
             lines = "".join([f"{value}\n" for (value,) in rows]).encode()
         return cidr_text(lines) if query.aggregate else lines
 
-    def sql_modified(self, query: ListQuery, versions) -> int:
+    def sql_modified(self, query: ListQuery, versions, near_matches: list | None = None) -> int:
         """When the list last changed (seconds): its newest row, the last removal, the reference data."""
         if self.updated is None:
             return versions.reference_changed_at
         if query.near is not None:
-            newest = max((row[2] for row in self.sql_near(query)), default=None)
+            newest = max((row[2] for row in self._near_matches(query, near_matches)), default=None)
         else:
             newest = self.where(self.key.model.select(fn.MAX(self.updated)), query.filter_values).scalar()
         return max(versions.reference_changed_at, versions.nodes_removed_at, _seconds(newest))

@@ -2,8 +2,8 @@
 
 Answered from this worker's read model when it has a current snapshot, else from the database (the same
 bytes either way), and kept in the response cache, keyed by the parsed query and valid while the data it
-was made from is unchanged (a big body's validators only). The ETag is a digest of the body, so it changes when, and only when, what a
-client would receive changes.
+was made from is unchanged (a big body's validators only). The ETag is a digest of the body, so it changes
+when, and only when, what a client would receive changes.
 """
 from __future__ import annotations
 
@@ -79,9 +79,15 @@ def page_from_memory(table, query) -> tuple[list, int, int]:
 
 
 def page_from_database(spec, query, versions) -> tuple[list, int, int]:
-    """The same from the database."""
-    keys, total, metres = spec.sql_page(query)
-    return spec.sql_rows(keys, metres), total, spec.sql_modified(query, versions)
+    """The same from the database (a radius search's band read once)."""
+    near = spec.sql_near(query) if query.near is not None else None
+    keys, total, metres = spec.sql_page(query, near)
+    return spec.sql_rows(keys, metres), total, spec.sql_modified(query, versions, near)
+
+
+def text_from_database(spec, query, versions) -> tuple[bytes, int]:
+    near = spec.sql_near(query) if query.near is not None else None
+    return spec.sql_lines(query, near), spec.sql_modified(query, versions, near)
 
 
 def text_from_memory(table, query) -> tuple[bytes, int]:
@@ -111,7 +117,7 @@ class Representations:
     def text(self, spec, query, known=None) -> Representation:
         """Every match's address, one a line, unpaginated (contract §7), or as CIDR blocks (§11)."""
         return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), lambda table: text_from_memory(table, query),
-                            lambda versions: (spec.sql_lines(query), spec.sql_modified(query, versions)),
+                            lambda versions: text_from_database(spec, query, versions),
                             lambda answer: representation(answer[0], TEXT_UTF8, answer[1]), known)
 
     def record(self, spec, key, known=None) -> Representation | None:

@@ -24,6 +24,7 @@ from resources.representations import page_from_database, page_from_memory, text
 from schemas.cidr import cidr_text
 from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
 
+pytestmark = pytest.mark.keeps_rows
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 EDGE = 1e-6  # km: a row this close to the circle may fall either side by float rounding; not held to either
 # Points where a radius search goes wrong if written naively: the poles, both sides of the antimeridian,
@@ -87,19 +88,14 @@ def spread_nodes(db):
     included; kept for the module."""
     cities = [city for (city,) in City.select(City.id).order_by(City.latitude).limit(15).tuples()]
     cities += [city for (city,) in City.select(City.id).order_by(City.latitude.desc()).limit(15).tuples()]
-    cities += [city for (city,) in City.select(City.id).where((City.longitude > 170) | (City.longitude < -170)).limit(30).tuples()]
+    cities += [city for (city,) in City.select(City.id).where((City.longitude > 170) | (City.longitude < -170))
+               .limit(30).tuples()]
     cities += [city for (city,) in City.select(City.id).order_by(City.id).tuples()][::40]
     cities += [LONDON, MANCHESTER, PARIS, BERLIN, TOKYO]
     upsert_nodes([NodeRow(line=i, ip=f"198.18.{i // 250}.{i % 250 + 1}" if i % 5 else f"2001:db8::{i:x}",
                           city=city, asn=64496, network=None) for i, city in enumerate(cities)])
     yield
     Node.delete().execute()
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind():
-    """The module's nodes stay for its tests (the conftest would remove them after each)."""
-    yield
 
 
 @pytest.fixture(scope="module")

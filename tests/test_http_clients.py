@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import PASSWORD, make_user
 from tests.live_server import get, post_json, procfile_env, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.keeps_rows]
 NOT_COMPARED = {"date", "x-request-id", "connection"}
 
 
@@ -23,12 +23,6 @@ def live(config, db):
     with serve(procfile_env(config.database_url, workers=2)) as (base, _):
         token = post_json(f"{base}/auth", {"username": "httpclients", "password": PASSWORD})["data"]["token"]
         yield base, {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind():
-    """The module's user stays for the module's server."""
-    yield
 
 
 def request(url, method="GET", headers=None):

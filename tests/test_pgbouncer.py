@@ -25,7 +25,7 @@ from security import totp
 from tests.conftest import LONDON, PASSWORD, make_user
 from tests.live_server import ROOT, free_port, get, post_json, procfile_env, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.keeps_rows]
 PGBOUNCER = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
 
 
@@ -71,11 +71,6 @@ ignore_startup_parameters = extra_float_digits
         process.terminate()
         process.wait(timeout=20)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind():
-    yield
 
 
 def login(base, username, **extra):

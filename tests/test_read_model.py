@@ -20,6 +20,7 @@ from resources.listing import ListQuery
 from resources.representations import page_from_database, page_from_memory, text_from_memory
 from tests.conftest import BERLIN, LONDON, LOS_ANGELES, MANCHESTER, NEW_YORK, PARIS, SYDNEY, TOKYO
 
+pytestmark = pytest.mark.keeps_rows
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 # Cities with names that tie across countries and that are not ASCII, for orderings by name.
 TIED_AND_UNICODE = ["Springfield", "San José", "København", "Zürich", "Łódź", "São Paulo", "İstanbul", "Ōsaka"]
@@ -45,12 +46,6 @@ def varied_nodes(db):
     upsert_nodes(rows)
     yield cities
     Node.delete().execute()
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind():
-    """This module's nodes are kept between its tests (the conftest removes them after every test)."""
-    yield
 
 
 @pytest.fixture(scope="module")
