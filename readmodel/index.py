@@ -2,8 +2,8 @@
 
 `Ordering`: the live slots sorted by a unique int64 key (the order's columns with the primary key last), so
 a page of an unfiltered list is a slice. `Groups`: the live slots grouped by a column's value, each group in
-slot order, so a filter is a few slices instead of a scan. `Coordinates`: positions by latitude, for radius
-searches.
+slot order, so a filter is a few slices instead of a scan. `Coordinates`: positions on a grid of latitude
+rows, each in longitude order, for radius searches.
 
 Both are immutable. A change to a few rows makes new ones by removing those slots and merging them back in
 with their new keys: vectorised passes over the arrays, never a re-sort (at 1,000,000 rows a sort costs
@@ -65,6 +65,16 @@ class Ordering:
             return self.slots[wanted[self.slots]]
         return slots[np.argsort(keys(slots))]
 
+    def arrange(self, slots: np.ndarray, keys, size: int) -> np.ndarray:
+        """The permutation of `slots` (distinct live slots, any order) that puts them in this order: for
+        carrying values aligned with `slots` (distances) along."""
+        if len(slots) * 8 > len(self.slots):
+            position = np.full(size, -1, dtype=np.int64)
+            position[slots] = np.arange(len(slots))
+            ranked = position[self.slots]
+            return ranked[ranked >= 0]
+        return np.argsort(keys(slots))
+
 
 class Groups:
     """Live slots grouped by an integer value (0 <= value < 2**32), as one sorted array of value<<31|slot."""
@@ -87,43 +97,80 @@ class Groups:
         return Groups(merge_sorted(self.packed, removed, self.pack(column[added], added)))
 
     def slots(self, values) -> np.ndarray:
-        """The slots whose value is one of `values` (distinct), ascending."""
+        """The slots whose value is one of `values` (distinct, ascending), ascending."""
+        slots, lengths = self._gathered(values)
+        # Each group is in slot order; several are merged back into slot order.
+        return slots if len(lengths) == 1 else np.sort(slots)
+
+    def slots_and_owners(self, values) -> tuple[np.ndarray, np.ndarray]:
+        """The same slots, group after group (not sorted), and for each the position in `values` of its value."""
+        slots, lengths = self._gathered(values)
+        return slots, np.repeat(np.arange(len(lengths)), lengths)
+
+    def _gathered(self, values) -> tuple[np.ndarray, np.ndarray]:
+        """The slots of each value's group, group after group, and each group's length."""
         packed = self.packed
         lows = np.asarray(values, dtype=np.uint64) << np.uint64(SLOT_BITS)
         starts = np.searchsorted(packed, lows, side="left")
         lengths = np.searchsorted(packed, lows | SLOT_MASK, side="right") - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return EMPTY_SLOTS
-        # The groups' positions in `packed`, concatenated without a Python loop over the values.
-        ends = np.cumsum(lengths)
-        positions = np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
-        slots = (packed[positions] & SLOT_MASK).astype(np.int32)
-        # Each group is in slot order; several are merged back into slot order.
-        return slots if len(lengths) == 1 else np.sort(slots)
+        return (packed[runs(starts, lengths)] & SLOT_MASK).astype(np.int32), lengths
 
 
 class Coordinates:
-    """Latitude and longitude (degrees) per position, with the positions sorted by latitude, so that the
-    rows within a radius are looked for only in the band of latitudes that can hold them."""
+    """Latitude and longitude (degrees) per position, laid out as a grid: rows of ROW_DEGREES of latitude, each
+    row's positions in order of longitude. The positions a circle can reach are then one or two runs of each
+    row it crosses, found with one binary search for all of them; only those are measured."""
 
-    __slots__ = ("latitudes", "longitudes", "by_latitude", "sorted_latitudes")
+    __slots__ = ("latitudes", "longitudes", "by_cell", "cell_keys")
+
+    ROW_DEGREES = 1.0
+    ROWS = 180
+    # A position's cell key is its row * ROW_SPAN + (longitude + 180): rows never overlap.
+    ROW_SPAN = 512.0
 
     def __init__(self, latitudes: np.ndarray, longitudes: np.ndarray):
         self.latitudes = np.asarray(latitudes, dtype=np.float64)
         self.longitudes = np.asarray(longitudes, dtype=np.float64)
-        self.by_latitude = np.argsort(self.latitudes, kind="stable").astype(np.int32)
-        self.sorted_latitudes = self.latitudes[self.by_latitude]
+        keys = self._rows(self.latitudes) * self.ROW_SPAN + (self.longitudes + 180.0)
+        self.by_cell = np.argsort(keys, kind="stable").astype(np.int32)
+        self.cell_keys = keys[self.by_cell]
+
+    def _rows(self, latitudes):
+        return np.clip(np.floor((np.asarray(latitudes) + 90.0) / self.ROW_DEGREES), 0, self.ROWS - 1)
+
+    def candidates(self, near) -> np.ndarray:
+        """Positions in the rows of the radius's latitude band and the longitudes it can reach (a superset of
+        those within it), ascending."""
+        low, high = near.latitude_band()
+        first, last = self._rows([low, high])
+        rows = np.arange(first, last + 1) * self.ROW_SPAN
+        reach = near.longitude_reach()
+        east = near.longitude + 180.0  # the centre's longitude as keys count it, 0-360
+        if reach is None or reach >= 180.0:
+            spans = [(0.0, 360.0)]
+        elif east - reach < 0.0:  # across the antimeridian: two runs a row
+            spans = [(0.0, east + reach), (east - reach + 360.0, 360.0)]
+        elif east + reach > 360.0:
+            spans = [(east - reach, 360.0), (0.0, east + reach - 360.0)]
+        else:
+            spans = [(east - reach, east + reach)]
+        lows = (rows[:, None] + np.array([span[0] for span in spans])).ravel()
+        highs = (rows[:, None] + np.array([span[1] for span in spans])).ravel()
+        starts = np.searchsorted(self.cell_keys, lows, side="left")
+        lengths = np.searchsorted(self.cell_keys, highs, side="right") - starts
+        return np.sort(self.by_cell[runs(starts, lengths)])
 
     def within(self, near) -> tuple[np.ndarray, np.ndarray]:
         """(positions within `near`'s radius, ascending; the distance of each in whole metres)."""
-        low, high = near.latitude_band()
-        band = self.by_latitude[np.searchsorted(self.sorted_latitudes, low, side="left"):
-                                np.searchsorted(self.sorted_latitudes, high, side="right")]
-        reach = near.longitude_reach()
-        if reach is not None:  # and of those, only the ones in the longitudes it can reach (antimeridian too)
-            offset = np.abs((self.longitudes[band] - near.longitude + 180.0) % 360.0 - 180.0)
-            band = band[offset <= reach]
-        candidates = np.sort(band)
+        candidates = self.candidates(near)
         found, metres = within(near, self.latitudes[candidates], self.longitudes[candidates])
         return candidates[found], metres
+
+
+def runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions start, start+1, ... of each run, concatenated (no Python loop over the runs)."""
+    total = int(lengths.sum())
+    if total == 0:
+        return EMPTY_SLOTS
+    ends = np.cumsum(lengths)
+    return np.arange(total) + np.repeat(starts - (ends - lengths), lengths)

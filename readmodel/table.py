@@ -77,16 +77,16 @@ class Table:
     def _select_near(self, filters: dict, order: str, near) -> tuple[np.ndarray, np.ndarray]:
         slots, metres = self.nearby(near)
         if filters and len(slots):
-            kept = contains(self.matching(filters), slots)
+            kept = self.matching_mask(filters, slots)
             slots, metres = slots[kept], metres[kept]
         if order == "distance":  # nearest first, then the key (contract §11)
             ranked = np.argsort((metres << 32) | self.sort_keys("id", slots))
-            return slots[ranked], metres[ranked]
-        ordered = self.orderings[order].sort(slots, lambda some: self.sort_keys(order, some), self.size)
-        return ordered, metres[np.searchsorted(slots, ordered)]  # `slots` are ascending
+        else:
+            ranked = self.orderings[order].arrange(slots, lambda some: self.sort_keys(order, some), self.size)
+        return slots[ranked], metres[ranked]
 
     def nearby(self, near) -> tuple[np.ndarray, np.ndarray]:
-        """The live slots within `near`, ascending, and their distances in metres."""
+        """The live slots within `near` (in no particular order) and their distances in metres."""
         return self.coordinates.within(near)
 
     def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
@@ -102,6 +102,10 @@ class Table:
                 break
             result = intersect(result, other)
         return result
+
+    def matching_mask(self, filters: dict, slots: np.ndarray) -> np.ndarray:
+        """Which of `slots` (ascending) match every filter."""
+        return contains(self.matching(filters), slots)
 
     def filter_slots(self, name: str, values) -> np.ndarray:
         vocabulary = self.vocabularies.get(name)

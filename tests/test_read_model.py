@@ -1,5 +1,5 @@
 """The read model gives exactly the answers the database gives: the same keys in the same order, the same
-totals, the same bytes, the same Last-Modified, for any filter, ordering, direction and page, and it stays
+totals, the same bytes, the same Last-Modified, for any filter, radius, ordering, direction and page, and it stays
 so after any sequence of changes caught up from the change log.
 """
 import random
@@ -14,6 +14,7 @@ from app import LISTS
 from models import City, Node
 from models.data_version import read_versions
 from models.database import database
+from models.distance import Near
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.snapshot import load_snapshot
 from resources.listing import ListQuery
@@ -63,10 +64,11 @@ def varied_snapshot(varied_nodes, reference):
     return fresh_snapshot(reference)  # built before any test here changes a node
 
 
-def query(spec, filters=(), order=None, descending=False, page=1, per_page=50):
+def query(spec, filters=(), order=None, descending=False, page=1, per_page=50, near=None):
     order = order or spec.query_schema.fields["order"].load_default
     normalised = tuple((name, spec.filters[name].normalise(values)) for name, values in filters)
-    return ListQuery(filters=normalised, order=order, descending=descending, page=page, per_page=per_page, given=())
+    return ListQuery(filters=normalised, order=order, descending=descending, page=page, per_page=per_page, given=(),
+                     near=near)
 
 
 def memory_answer(snapshot, spec, q):
@@ -85,7 +87,15 @@ def node_filters(cities):
         st.tuples(st.just("region"), st.lists(st.sampled_from([154, 155, 21, 30, 53, 5, 999]), min_size=1, max_size=2)),
         st.tuples(st.just("asn"), st.lists(st.sampled_from([64496, 64497, 4294967295, 0, 2**40]), min_size=1, max_size=2)),
         st.tuples(st.just("id"), st.lists(st.integers(-5, 400), min_size=1, max_size=6)),
+        st.tuples(st.just("family"), st.lists(st.sampled_from([4, 6]), min_size=1, max_size=2)),
     ), max_size=3, unique_by=lambda pair: pair[0])
+
+
+# A radius around one of the nodes' cities or anywhere, from a few kilometres to the whole sphere.
+NEAR = st.one_of(st.none(), st.builds(Near, st.sampled_from([51.5, 48.9, 35.7, -33.9, 40.7]),
+                                      st.sampled_from([-0.1, 2.35, 139.7, 151.2, -74.0]),
+                                      st.sampled_from([5.0, 300.0, 1500.0, 9000.0, 20038.0])),
+                 st.builds(Near, st.floats(-90, 90), st.floats(-180, 180), st.floats(0.001, 20038)))
 
 
 @SETTINGS
@@ -93,9 +103,11 @@ def node_filters(cities):
 def test_nodes_from_memory_are_the_nodes_from_the_database(varied_nodes, varied_snapshot, data):
     spec = LISTS["nodes"]
     snapshot = varied_snapshot
-    q = query(spec, filters=data.draw(node_filters(varied_nodes)), order=data.draw(st.sampled_from(list(spec.orderings))),
+    near = data.draw(NEAR)
+    orders = [*spec.orderings, "distance"] if near else list(spec.orderings)
+    q = query(spec, filters=data.draw(node_filters(varied_nodes)), order=data.draw(st.sampled_from(orders)),
               descending=data.draw(st.booleans()), page=data.draw(st.integers(1, 12)),
-              per_page=data.draw(st.sampled_from([1, 7, 50, 1000])))
+              per_page=data.draw(st.sampled_from([1, 7, 50, 1000])), near=near)
     assert memory_answer(snapshot, spec, q) == sql_answer(spec, q)
     assert text_from_memory(snapshot.nodes, q)[0] == spec.sql_lines(q)
 
