@@ -2,14 +2,15 @@
 
 A query becomes: the slots of each filter (slices of a `Groups` index) and of its radius (`Coordinates`),
 intersected, then put in the requested order (an `Ordering`, or the distance); a page is a slice of that,
-`total` its length. Results of filtered queries are kept
-(bounded) for the table's lifetime, so walking the pages of one query sorts its matches once.
+`total` its length. Results of filtered queries are kept with their Last-Modified (bounded) for the table's
+lifetime, so walking the pages of one query sorts and dates its matches once.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,6 +24,19 @@ RESULT_CACHE_ENTRIES = 256
 # ...and grown with the table, so that the results of the filters in use fit at any size: at 1,000,000 rows
 # one country's matches are ~400 KB, and re-sorting one costs ~5 ms (16 bytes a row: 16 MiB there).
 RESULT_CACHE_BYTES_PER_ROW = 16
+
+
+class Selection(NamedTuple):
+    """A query's matches in order, their distances in metres (with a radius, else None), and when that list of
+    matches last changed (seconds): kept together, so a page of a kept result costs no pass over its matches."""
+
+    slots: np.ndarray
+    metres: np.ndarray | None
+    modified: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.slots.nbytes + (0 if self.metres is None else self.metres.nbytes)
 
 
 @dataclass(frozen=True)
@@ -55,11 +69,11 @@ class Table:
 
     # --- answering ------------------------------------------------------------------------------
 
-    def select(self, filters: dict, order: str, near=None) -> tuple[np.ndarray, np.ndarray | None]:
+    def select(self, filters: dict, order: str, near=None) -> Selection:
         """The slots matching every filter ({name: normalised values}) and within `near` (a Near or None),
-        ascending in `order`; with `near`, also the distance of each in metres (else None)."""
+        ascending in `order`; with `near`, also the distance of each in metres."""
         if not filters and near is None:
-            return self.orderings[order].slots, None
+            return Selection(self.orderings[order].slots, None, self.last_modified)
         key = (tuple(sorted(filters.items())), order, near)
         with self._lock:
             found = self._results.get(key)
@@ -67,10 +81,12 @@ class Table:
                 self._results.move_to_end(key)
                 return found
         if near is None:
-            found = (self.orderings[order].sort(self.matching(filters), lambda slots: self.sort_keys(order, slots),
-                                                self.size), None)
+            slots = self.orderings[order].sort(self.matching(filters), lambda some: self.sort_keys(order, some),
+                                               self.size)
+            metres = None
         else:
-            found = self._select_near(filters, order, near)
+            slots, metres = self._select_near(filters, order, near)
+        found = Selection(slots, metres, self.modified(slots))
         self._remember(key, found)
         return found
 
@@ -132,8 +148,8 @@ class Table:
     def record_modified(self, slot: int) -> int:
         return self.last_modified
 
-    def _remember(self, key, found: tuple) -> None:
-        size = sum(part.nbytes for part in found if part is not None)
+    def _remember(self, key, found: Selection) -> None:
+        size = found.nbytes
         if size > self._result_budget // 4:
             return  # a huge result is cheap to recompute relative to what it would push out
         with self._lock:
@@ -143,7 +159,7 @@ class Table:
             self._result_bytes += size
             while self._result_bytes > self._result_budget or len(self._results) > RESULT_CACHE_ENTRIES:
                 _, dropped = self._results.popitem(last=False)
-                self._result_bytes -= sum(part.nbytes for part in dropped if part is not None)
+                self._result_bytes -= dropped.nbytes
 
 
 def intersect(small: np.ndarray, large: np.ndarray) -> np.ndarray:

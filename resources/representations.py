@@ -71,11 +71,11 @@ def pagination(path: str, query, total: int, count: int) -> dict:
 
 def page_from_memory(table, query) -> tuple[list, int, int]:
     """(rows of the page, total, Last-Modified) from a read-model table."""
-    matches, metres = table.select(query.filter_values, query.order, query.near)
+    matches, metres, modified = table.select(query.filter_values, query.order, query.near)
     slots = page_of(matches, query.descending, query.offset, query.per_page)
     if metres is not None:
         metres = page_of(metres, query.descending, query.offset, query.per_page)
-    return table.render(slots, metres), len(matches), table.modified(matches)
+    return table.render(slots, metres), len(matches), modified
 
 
 def page_from_database(spec, query, versions) -> tuple[list, int, int]:
@@ -92,12 +92,12 @@ def text_from_database(spec, query, versions) -> tuple[bytes, int]:
 
 def text_from_memory(table, query) -> tuple[bytes, int]:
     """(the text list, Last-Modified) from the node table."""
-    matches, _ = table.select(query.filter_values, query.order, query.near)
+    matches, _, modified = table.select(query.filter_values, query.order, query.near)
     if query.aggregate:
         body = table.cidr(matches, query.filter_values, query.near)
     else:
         body = table.text(matches[::-1] if query.descending else matches)
-    return body, table.modified(matches)
+    return body, modified
 
 
 class Representations:
