@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, fields
+from functools import partial
 
 import numpy as np
 
@@ -254,13 +255,16 @@ class NodeTable(Table):
         added = np.array(added, dtype=np.int64)
         if len(added):
             columns.place[added] = self.places.city_index(columns.city[added])
+        gone_slots = np.flatnonzero(removed)
         compact_above = max(2000, len(columns.ids) // 20)
         return NodeTable(
             columns=columns, ips=self.ips.written(ips, compact_above), networks=networks, tails=tails,
             places=self.places,
-            orderings={name: ordering.changed(ordering_key(name, columns, self.places), removed, added)
+            orderings={name: ordering.changed(partial(ordering_key, name, columns, self.places), removed, added)
                        for name, ordering in self.orderings.items()},
-            groups={name: index.changed(getattr(columns, GROUPED[name]), removed, added)
+            # An index entry goes by its old value (self.columns) and comes with its new one.
+            groups={name: index.changed(Groups.pack(getattr(self.columns, GROUPED[name])[gone_slots], gone_slots),
+                                        Groups.pack(getattr(columns, GROUPED[name])[added], added))
                     for name, index in self.groups.items()},
             reference_changed_at=self.reference_changed_at, removed_at=removed_at)
 
@@ -269,11 +273,11 @@ class NodeTable(Table):
         packed = self.groups["id"].packed
         if not len(packed) or not ids:
             return [-1] * len(ids)
-        stored = (packed >> np.uint64(SLOT_BITS)).astype(np.int64)
-        query = np.array(ids, dtype=np.int64)
-        positions = np.minimum(np.searchsorted(stored, query), len(stored) - 1)
-        slots = (packed[positions] & SLOT_MASK).astype(np.int64)
-        return np.where(stored[positions] == query, slots, -1).tolist()
+        # An id's entry, if any, is the first at or after id<<31 (ids are unique).
+        wanted = np.array(ids, dtype=np.uint64)
+        found = packed[np.minimum(np.searchsorted(packed, wanted << np.uint64(SLOT_BITS)), len(packed) - 1)]
+        slots = (found & SLOT_MASK).astype(np.int64)
+        return np.where(found >> np.uint64(SLOT_BITS) == wanted, slots, -1).tolist()
 
 
 def build_node_table(batches, places: Places, reference_changed_at: int, removed_at: int) -> NodeTable:
