@@ -27,6 +27,7 @@ max_requests_jitter = 100_000
 # JSON lines on stdout (the platform collects them): the app writes the access log itself, with the
 # request id and the user; gunicorn's own messages go through the same formatter.
 accesslog = None
+logger_class = "server.logger.ServerLogger"
 logconfig_dict = LOGGING
 lighten_logging()
 # A worker's read model is built and merged by a thread of its own: keep its garbage returnable.
