@@ -77,7 +77,7 @@ class Ordering:
     def sort(self, slots: np.ndarray, keys, size: int) -> np.ndarray:
         """`slots` (any subset of the live ones, of `size` slots in all) in this order; `keys(slots)` gives
         their keys."""
-        if len(slots) * 8 > len(self.slots):  # a large subset: pick it out of the whole order instead
+        if self._picked_from_whole(slots):
             wanted = np.zeros(size, dtype=bool)
             wanted[slots] = True
             return self.slots[wanted[self.slots]]
@@ -86,12 +86,16 @@ class Ordering:
     def arrange(self, slots: np.ndarray, keys, size: int) -> np.ndarray:
         """The permutation of `slots` (distinct live slots, any order) that puts them in this order: for
         carrying values aligned with `slots` (distances) along."""
-        if len(slots) * 8 > len(self.slots):
-            position = np.full(size, -1, dtype=np.int64)
-            position[slots] = np.arange(len(slots))
+        if self._picked_from_whole(slots):
+            position = np.full(size, -1, dtype=np.int32)
+            position[slots] = np.arange(len(slots), dtype=np.int32)
             ranked = position[self.slots]
             return ranked[ranked >= 0]
         return np.argsort(keys(slots))
+
+    def _picked_from_whole(self, slots: np.ndarray) -> bool:
+        """A large subset is picked out of the whole order (one pass, no keys) rather than sorted by its keys."""
+        return len(slots) * 8 > len(self.slots)
 
 
 class Groups:
