@@ -7,6 +7,7 @@ import contextvars
 import logging
 import sys
 import tempfile
+import threading
 import time
 
 import orjson
@@ -41,23 +42,101 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def _timestamp(created: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created * 1000) % 1000:03d}Z"
+class _Timestamps:
+    """ISO 8601 UTC with milliseconds; the part down to the second is formatted once per second."""
+
+    def __init__(self):
+        self._second = (None, "")  # one tuple, so that a thread never pairs one second with another's text
+
+    def __call__(self, created: float) -> str:
+        second = self._second
+        if second[0] != int(created):
+            second = self._second = (int(created), time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)))
+        return f"{second[1]}.{int(created * 1000) % 1000:03d}Z"
+
+
+_timestamp = _Timestamps()
+
+
+class StdoutLines:
+    """The process's stdout, one JSON line at a time, for every line this service writes.
+
+    Lines are written and flushed at once, unless the server holds access lines (`hold`): then they are
+    gathered and written together when the server has no request waiting (`flush`), when the oldest is
+    `hold_seconds` old, or past `HELD_BYTES`. A write system call per request cost a third of a 304 poll under
+    load (measured); one per batch costs nothing. Any other line writes the held ones first, so the order on
+    stdout is the order written.
+    """
+
+    HELD_BYTES = 1 << 16
+
+    def __init__(self):
+        self.hold_seconds = 0.0  # 0: nothing is held
+        self._held: list[str] = []
+        self._held_bytes = 0
+        self._held_since = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Hold access lines up to `seconds` (the server then calls `flush` whenever it goes idle)."""
+        self.hold_seconds = seconds
+
+    def write_access(self, line: str, now: float) -> None:
+        """An access line (`now`: its time.time()); held when the server asked for it."""
+        if not self.hold_seconds:
+            self.write(line)
+            return
+        with self._lock:
+            if not self._held:
+                self._held_since = now
+            self._held.append(line)
+            self._held_bytes += len(line)
+            due = self._held_bytes >= self.HELD_BYTES or not 0 <= now - self._held_since < self.hold_seconds
+        if due:
+            self.flush()
+
+    def write(self, *lines: str) -> None:
+        """Lines written now, after whatever is held."""
+        with self._lock:
+            held, self._held, self._held_bytes = self._held, [], 0
+            # Looked up each time, so a redirected stdout (a test capturing it) is honoured.
+            stream = sys.stdout
+            stream.write("".join(held) + "".join(lines))
+            stream.flush()
+
+    def flush(self) -> None:
+        if self._held:
+            self.write()
+
+
+stdout_lines = StdoutLines()
+
+
+class StdoutHandler(logging.Handler):
+    """`logging` records to stdout through `stdout_lines`, so they keep their place among the access lines."""
+
+    def emit(self, record):
+        try:
+            stdout_lines.write(self.format(record) + "\n")
+        except Exception:  # as logging.StreamHandler: a line that cannot be written must not fail the caller
+            self.handleError(record)
 
 
 class AccessLog:
-    """Access lines, in the same JSON shape as JsonFormatter's, written straight to stdout and flushed.
+    """Access lines, in the same JSON shape as JsonFormatter's, through `stdout_lines`.
 
     Not through `logging`: building and dispatching a LogRecord costs more than the rest of a request
     served from the cache (measured: 0.71 of the ceiling with it, 0.82 without, for a 304).
     """
 
-    def write(self, message: str, fields: dict) -> None:
-        entry = {"time": _timestamp(time.time()), "level": "info", "logger": "perfops.access",
-                 "message": message, "request_id": request_id.get(), **fields}
-        stream = sys.stdout  # looked up each time, so a redirected stdout is honoured
-        stream.write(orjson.dumps(entry).decode() + "\n")
-        stream.flush()
+    def write(self, request_id: str, method: str, path: str, status: int, seconds: float, user_id: str | None,
+              ip: str) -> None:
+        now = time.time()
+        stdout_lines.write_access(orjson.dumps({
+            "time": _timestamp(now), "level": "info", "logger": "perfops.access",
+            "message": f"{method} {path} {status}", "request_id": request_id, "method": method,
+            "path": path, "status": status, "duration_ms": round(seconds * 1000, 2), "user_id": user_id, "ip": ip,
+        }).decode() + "\n", now)
 
 
 def lighten_logging() -> None:
@@ -74,8 +153,7 @@ LOGGING = {
     "filters": {"request_id": {"()": RequestIdFilter}},
     "formatters": {"json": {"()": JsonFormatter}},
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                   "formatter": "json", "filters": ["request_id"]},
+        "stdout": {"class": "config.logs.StdoutHandler", "formatter": "json", "filters": ["request_id"]},
     },
     "root": {"level": "INFO", "handlers": ["stdout"]},
     "loggers": {
@@ -107,10 +185,13 @@ class ChangeLog:
 
     def publish(self) -> None:
         self._spool.seek(0)
-        stream = sys.stdout
+        batch = []
         for line in self._spool:
-            stream.write(line.decode())
-        stream.flush()
+            batch.append(line.decode())
+            if len(batch) == 10_000:
+                stdout_lines.write(*batch)
+                batch = []
+        stdout_lines.write(*batch)
         self._spool.close()
 
     def discard(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -106,7 +107,7 @@ class ListQuery:
     def filter_values(self) -> dict:
         return dict(self.filters)
 
-    @property
+    @cached_property  # a parsed query is kept and reused (ParsedQueries)
     def text_key(self) -> tuple:
         """`given` without what the unpaginated text list ignores."""
         return tuple(pair for pair in self.given if pair[0] not in ("page", "perPage"))

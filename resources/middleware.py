@@ -13,6 +13,11 @@ from resources.client import client_address
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 
 
+def request_id_for(incoming: str | None) -> str:
+    """The caller's X-Request-ID, or a new one: not a secret, only unique (128 random bits, no system call)."""
+    return incoming if incoming is not None and REQUEST_ID.fullmatch(incoming) else f"{random.getrandbits(128):032x}"
+
+
 class RequestContext:
     """Gives each request an id (the caller's X-Request-ID, or a new one), returns it, puts it in every log
     line written meanwhile, and writes one access line when the response is ready."""
@@ -22,9 +27,7 @@ class RequestContext:
         self.access_log = access_log
 
     def process_request(self, req, resp):
-        incoming = req.get_header("X-Request-ID") or ""
-        # Not a secret, only unique: 128 random bits without a system call per request.
-        req.context.request_id = incoming if REQUEST_ID.fullmatch(incoming) else f"{random.getrandbits(128):032x}"
+        req.context.request_id = request_id_for(req.get_header("X-Request-ID"))
         req.context.started = time.perf_counter()
         req.context.user_id = None
         req.context.user = None  # the token's claims, once a hook has checked one
@@ -38,14 +41,10 @@ class RequestContext:
         request_id.set(None)
 
     def log_access(self, req, resp):
-        self.access_log.write(f"{req.method} {req.path} {resp.status_code}", {
-            "method": req.method,
-            "path": req.path,
-            "status": resp.status_code,
-            "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
-            "user_id": req.context.user_id,
-            "ip": client_address(req, self.trusted_proxy_hops),
-        })
+        context = req.context
+        self.access_log.write(context.request_id, req.method, req.path, resp.status_code,
+                              time.perf_counter() - context.started, context.user_id,
+                              client_address(req, self.trusted_proxy_hops))
 
 
 class DatabaseSession:

@@ -1,8 +1,13 @@
-"""gunicorn's sync worker, answering the errors the HTTP server finds itself as problem+json (contract §9).
+"""gunicorn's sync worker, answering the errors the HTTP server finds itself as problem+json (contract §9),
+and writing the access lines of a busy spell together.
 
 A malformed request line, a URI or header too long, a bad header: gunicorn answers these before the
 application sees the request, with an HTML page. This worker writes the same status as an RFC 9457
 problem instead; anything else (an application failure) is left to gunicorn.
+
+Access lines are held while connections are waiting and written when the worker has none (before it waits
+for the next), at most ACCESS_LINES_HELD_SECONDS late under unbroken load, and when it stops: a hard kill
+(SIGKILL) loses at most that much of them.
 """
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ import orjson
 from gunicorn import util
 from gunicorn.http import errors
 from gunicorn.workers.sync import SyncWorker
+
+from config.logs import stdout_lines
+
+ACCESS_LINES_HELD_SECONDS = 0.1
 
 # The server's refusals: status, reason phrase, and what to tell the client.
 REFUSALS = [
@@ -43,6 +52,17 @@ def problem_response(status: int, reason: str, detail: str) -> bytes:
 
 
 class ProblemSyncWorker(SyncWorker):
+    def run(self):
+        stdout_lines.hold(ACCESS_LINES_HELD_SECONDS)
+        try:
+            super().run()
+        finally:  # stopped, recycled or aborted (gunicorn exits a worker by SystemExit)
+            stdout_lines.flush()
+
+    def wait(self, timeout):
+        stdout_lines.flush()  # no connection is waiting: the worker is idle until one comes
+        return super().wait(timeout)
+
     def handle_error(self, req, client, addr, exc):
         found = refusal(exc)
         if found is None:

@@ -42,6 +42,19 @@ def run_release(env: dict) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+def exited(pid: int, timeout: float = 30) -> None:
+    """Waits until process `pid` (not our child) has exited: gone, or a zombie nobody has reaped yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still running {timeout} s after SIGTERM")
+
+
 @contextlib.contextmanager
 def serve(env: dict):
     """The `web` process, once /ping answers; yields (base URL, Popen). Stopped with SIGTERM after,
@@ -68,9 +81,16 @@ def serve(env: dict):
         failed = True
         raise
     finally:
+        # The shell that ran the Procfile's command goes at once; gunicorn writes its last lines (and a worker
+        # its held access lines) as it stops, after its workers have.
+        master = None
+        with contextlib.suppress(AssertionError, OSError):  # gunicorn may not have started at all
+            master = gunicorn_master(server.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        if master is not None:
+            exited(master)
         log.seek(0)
         server.output = log.read().decode(errors="replace")
         log.close()
