@@ -22,6 +22,7 @@ from resources.nodes import NODES, NodeCollection, NodeItem, NodeTextList
 from resources.paths import IdConverter
 from resources.ping import Ping
 from resources.representations import Representations
+from resources.revalidations import ReplayingApp
 from security.tokens import TokenService
 
 LISTS = {spec.name: spec for spec in (REGIONS, COUNTRIES, CITIES, NODES)}
@@ -45,7 +46,8 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
         read_model = make_read_model(config)
     representations = Representations(read_model, ResponseCache(config.response_cache_bytes))
 
-    middleware = [RequestContext(config.trusted_proxy_hops, AccessLog() if config.access_log else None)]
+    request_context = RequestContext(config.trusted_proxy_hops, AccessLog() if config.access_log else None)
+    middleware = [request_context]
     if config.cors_origins:
         middleware.append(falcon.CORSMiddleware(
             allow_origins="*" if "*" in config.cors_origins else list(config.cors_origins),
@@ -55,7 +57,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     middleware.append(RequestBodyLimit(config.max_body_bytes))
     if releases_per_request():  # only pooled connections go back after each request
         middleware.append(DatabaseSession())
-    app = falcon.App(middleware=middleware)
+    app = ReplayingApp(read_model, request_context, middleware=middleware)
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)
     app.router_options.converters["id"] = IdConverter

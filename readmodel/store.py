@@ -48,11 +48,20 @@ class ReadModel:
 
     # --- the request side -----------------------------------------------------------------------
 
-    def current(self) -> Snapshot | None:
-        """The snapshot to answer from now, or None: answer from the database."""
+    def confirmed(self) -> Snapshot | None:
+        """The snapshot when it was confirmed current within `freshness` (what `current` returns at once), else
+        None; never looks at the database."""
         snapshot = self._snapshot
         if snapshot is not None and self.clock() - self._confirmed_at <= self.freshness:
             return snapshot
+        return None
+
+    def current(self) -> Snapshot | None:
+        """The snapshot to answer from now, or None: answer from the database."""
+        snapshot = self.confirmed()
+        if snapshot is not None:
+            return snapshot
+        snapshot = self._snapshot
         self._start()
         if snapshot is None:
             return None

@@ -7,7 +7,7 @@ import falcon
 
 from config.logs import AccessLog, request_id
 from models import database
-from resources.client import client_address
+from resources.client import address_of, client_address
 
 # An incoming X-Request-ID (Heroku's router sends one) is kept if it is a plain token.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
@@ -45,6 +45,14 @@ class RequestContext:
         self.access_log.write(context.request_id, req.method, req.path, resp.status_code,
                               time.perf_counter() - context.started, context.user_id,
                               client_address(req, self.trusted_proxy_hops))
+
+    def log_replayed(self, env: dict, request_id: str, status: int, started: float) -> None:
+        """The access line of a request answered before the framework (resources/revalidations.py)."""
+        if self.access_log:
+            self.access_log.write(request_id, env["REQUEST_METHOD"], env["PATH_INFO"], status,
+                                  time.perf_counter() - started, None,
+                                  address_of(env.get("REMOTE_ADDR", "127.0.0.1"), env.get("HTTP_X_FORWARDED_FOR"),
+                                             self.trusted_proxy_hops))
 
 
 class DatabaseSession:

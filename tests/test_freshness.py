@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
@@ -84,7 +85,8 @@ def test_a_removed_record_is_not_served_from_memory(client, nodes):
 @pytest.mark.slow
 def test_every_kind_of_change_is_served_by_every_worker_within_a_second(config, nodes, tmp_path):
     """An import and a removal by `manage.py` (another process), a node created and one deleted through the API:
-    after each, one second later, thirty answers in a row (any of three workers) show it."""
+    after each, one second later, thirty answers in a row (any of three workers) show it, also to a poller
+    whose 304s were being answered before the framework."""
     user = make_user("freshness", permissions=["nodes:write"])
     token = TokenService(config, lambda: datetime.now(timezone.utc)).issue(user, auth_time=int(time.time())).token
     env = procfile_env(config.database_url, workers=3, DATA_FRESHNESS="1", JWT_SECRET=config.jwt_secret)
@@ -100,23 +102,42 @@ def test_every_kind_of_change_is_served_by_every_worker_within_a_second(config, 
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.headers
 
-    def served_everywhere(base, present: bytes, absent: bytes = b"") -> None:
+    def poll(base, tag: str) -> tuple[int, bytes]:
+        """A sidecar's conditional GET of the list."""
+        try:
+            status, _, body = get(f"{base}/nodes.txt", {"If-None-Match": tag})
+            return status, body
+        except urllib.error.HTTPError as answer:
+            return answer.code, b""
+
+    def polled_everywhere(base) -> str:
+        """The list's tag, after thirty polls with it (answered 304, then again before the framework)."""
+        tag = get(f"{base}/nodes.txt")[1]["ETag"]
+        assert {poll(base, tag)[0] for _ in range(30)} == {304}
+        return tag
+
+    def served_everywhere(base, present: bytes, absent: bytes = b"", polled_tag: str = "") -> None:
         time.sleep(1.0)  # the bound the service promises
         for _ in range(30):
             text = get(f"{base}/nodes.txt")[2]
             page = get(f"{base}/nodes?country=FR&perPage=1000")[2]
             assert present in text and present.strip() in page
             assert not absent or absent not in text
+            assert poll(base, polled_tag) == (200, text)  # the poller sees the change too
 
     with serve(env) as (base, _):
         for _ in range(30):  # every worker has its snapshot and the lists rendered
             assert b"198.51.100.200\n" not in get(f"{base}/nodes.txt")[2]
+        tag = polled_everywhere(base)
         manage("import-nodes", write_csv(tmp_path, f"ip,city\n198.51.100.200,{PARIS}\n198.51.100.201,{PARIS}\n"))
-        served_everywhere(base, b"198.51.100.200\n")
+        served_everywhere(base, b"198.51.100.200\n", polled_tag=tag)
+        tag = polled_everywhere(base)
         manage("remove-nodes", "198.51.100.200")
-        served_everywhere(base, b"198.51.100.201\n", absent=b"198.51.100.200\n")
+        served_everywhere(base, b"198.51.100.201\n", absent=b"198.51.100.200\n", polled_tag=tag)
+        tag = polled_everywhere(base)
         status, headers = api(base, "POST", "/nodes", {"ip": "198.51.100.202", "city": PARIS})
         assert status == 201
-        served_everywhere(base, b"198.51.100.202\n")
+        served_everywhere(base, b"198.51.100.202\n", polled_tag=tag)
+        tag = polled_everywhere(base)
         assert api(base, "DELETE", headers["Location"])[0] == 204
-        served_everywhere(base, b"198.51.100.201\n", absent=b"198.51.100.202\n")
+        served_everywhere(base, b"198.51.100.201\n", absent=b"198.51.100.202\n", polled_tag=tag)
