@@ -5,7 +5,7 @@ import falcon
 from config.logs import changes_logged
 from models import City, Country, Node, Region
 from models.data_version import read_versions
-from models.database import database
+from models.database import database, write_transaction
 from models.node import MAX_ASN
 from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
 from resources.bodies import MERGE_PATCH, load_json
@@ -61,9 +61,9 @@ def stored_node(node_id: int):
     return representation(record_body(rows[0]), JSON, NODES.sql_record_modified(node_id, read_versions(database)))
 
 
-def written(resp, node_id: int, status=falcon.HTTP_OK) -> None:
-    """The node's new record as the answer to a write, with its validators."""
-    found = stored_node(node_id)
+def written(resp, found, status=falcon.HTTP_OK) -> None:
+    """The node's new record (read inside the write's transaction: another writer may remove it the moment that
+    commits) as the answer to the write, with its validators."""
     resp.status = status
     resp.cache_control = ["no-store"]
     resp.set_header("ETag", found.etag_header)
@@ -100,12 +100,13 @@ class NodeCollection(ListCollection):
         body = load_json(req, node_write_schema)
         row = NodeRow(line=0, ip=body["ip"], city=body["city"], asn=body["asn"], network=body["network"])
         try:
-            with changes_logged(req.context.user["sub"]) as changes:
+            with changes_logged(req.context.user["sub"]) as changes, write_transaction():
                 node_id = create_node(row, changes)
+                found = stored_node(node_id)
         except (AddressTaken, UnknownCity) as error:
             raise write_problem(error) from None
         resp.location = f"/nodes/{node_id}"
-        written(resp, node_id, falcon.HTTP_CREATED)
+        written(resp, found, falcon.HTTP_CREATED)
 
 
 class NodeTextList:
@@ -144,13 +145,14 @@ class NodeItem(ItemResource):
     def on_patch(self, req, resp, node):
         fields = load_json(req, node_write_schema, media_types=(MERGE_PATCH, JSON), partial=True)
         try:
-            with changes_logged(req.context.user["sub"]) as changes:
+            with changes_logged(req.context.user["sub"]) as changes, write_transaction():
                 update_node(node, fields, self.check(req), changes)
+                found = stored_node(node)
         except NodeMissing:
             raise not_found(f"No node with id {node}.") from None
         except (AddressTaken, UnknownCity) as error:
             raise write_problem(error) from None
-        written(resp, node)
+        written(resp, found)
 
     @falcon.before(require_permission(WRITE))
     @falcon.before(negotiate_among(JSON_ONLY))
