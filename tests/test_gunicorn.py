@@ -83,8 +83,13 @@ def test_honcho_runs_the_procfile_as_a_developer_would(config, db, tmp_path):
     release = subprocess.run([str(honcho), "-e", str(env_file), "run", "python", "manage.py", "release"], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=120)
     assert release.returncode == 0 and "schema is up to date" in release.stdout, release.stderr
-    web = subprocess.Popen([str(honcho), "-e", str(env_file), "start", "web"], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    # honcho prints from its SIGTERM handler: a signal that lands while it prints a child's line makes that
+    # print reentrant (RuntimeError) and honcho hangs. So the signal goes to honcho alone (it stops its
+    # children) once the last line it will print before stopping, the access line of /health, is out.
+    output_file = tmp_path / "honcho.out"
+    with open(output_file, "wb") as output_sink:
+        web = subprocess.Popen([str(honcho), "-e", str(env_file), "start", "web"], cwd=ROOT, env=env,
+                               stdout=output_sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -94,7 +99,15 @@ def test_honcho_runs_the_procfile_as_a_developer_would(config, db, tmp_path):
             except OSError:
                 assert time.monotonic() < deadline and web.poll() is None, "honcho start web did not serve"
                 time.sleep(0.2)
+        while '"path":"/health"' not in output_file.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "no access line for /health"
+            time.sleep(0.05)
     finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        output = web.communicate(timeout=30)[0].decode(errors="replace")
+        web.send_signal(signal.SIGTERM)
+        try:
+            web.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(web.pid, signal.SIGKILL)
+            raise
+    output = output_file.read_text(errors="replace")
     assert "web.1" in output and "Listening at: http://127.0.0.1:" in output
