@@ -85,6 +85,12 @@ class FamilyFilter:
         return holds_colon if values == (6,) else ~holds_colon
 
 
+# Parameter values remembered as loaded, per list, and the longest worth it (a page number, an ordering, a
+# few countries; a point with its radius churns the entries and gains little).
+LOADED_VALUES = 4096
+LONGEST_LOADED_VALUE = 64
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """A validated list query. `filters` hold normalised values; `given` is every parameter as sent, in the
@@ -115,24 +121,26 @@ class ListQuery:
 
 class ParsedQueries:
     """Query strings already parsed, so that a repeated request (a poll, a popular page) skips validation,
-    which costs more than the rest of answering it from the cache. Bounded in count and in length."""
+    which costs more than the rest of answering it from the cache. Bounded in count and in length. Also
+    used for single parameters, keyed `name=value`."""
 
     ENTRIES = 1024
     LONGEST = 512  # characters of query string worth remembering
 
-    def __init__(self):
-        self._entries: OrderedDict[str, ListQuery] = OrderedDict()
+    def __init__(self, entries: int = ENTRIES, longest: int = LONGEST):
+        self.entries, self.longest = entries, longest
+        self._entries: OrderedDict[str, object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, raw: str) -> ListQuery | None:
+    def get(self, raw: str):
         return self._entries.get(raw)
 
-    def put(self, raw: str, query: ListQuery) -> None:
-        if len(raw) > self.LONGEST:
+    def put(self, raw: str, parsed) -> None:
+        if len(raw) > self.longest:
             return
         with self._lock:
-            self._entries[raw] = query
-            if len(self._entries) > self.ENTRIES:
+            self._entries[raw] = parsed
+            if len(self._entries) > self.entries:
                 self._entries.popitem(last=False)
 
 
@@ -168,6 +176,10 @@ class ListSpec:
         )
         self.parameters = tuple(self.query_schema.fields)
         self._parsed = ParsedQueries()
+        # Varied traffic (any page, order, country) rarely repeats a query string but keeps repeating each
+        # parameter: a value loaded once is reused (see load_params).
+        self._loaded = ParsedQueries(entries=LOADED_VALUES, longest=LONGEST_LOADED_VALUE)
+        self._defaults = self.query_schema.load({})
 
     def parse(self, req) -> ListQuery:
         """The validated query string, or a 400 naming every parameter that is wrong."""
@@ -188,7 +200,7 @@ class ListSpec:
         if errors:
             raise bad_request(errors)
         try:
-            args = self.query_schema.load(params)
+            args = self.load_params(params)
         except ValidationError as error:
             raise bad_request(error.messages) from None
         errors = combination_errors(args, params)
@@ -200,6 +212,24 @@ class ListSpec:
             per_page=args["perPage"], given=tuple((name, params[name]) for name in self.parameters if name in params),
             near=Near(*args["near"], args["radius"]) if "near" in args else None, aggregate=args.get("aggregate"),
         )
+
+    def load_params(self, params) -> dict:
+        """What `query_schema.load(params)` gives, loading only values not loaded before: each field loads
+        its own value alone (the schema validates nothing across fields; combination_errors does), and
+        nothing changes a loaded value afterwards. An invalid value raises as the whole load would, and is
+        not remembered."""
+        fresh, known = {}, []
+        for name, value in params.items():
+            loaded = self._loaded.get(f"{name}={value}")
+            if loaded is None:
+                fresh[name] = value
+            else:
+                known.append((name, loaded[0]))
+        args = self.query_schema.load(fresh) if fresh else dict(self._defaults)
+        for name, value in fresh.items():
+            self._loaded.put(f"{name}={value}", (args[name],))  # a 1-tuple: a loaded None is still found
+        args.update(known)
+        return args
 
     # --- the SQL path ---------------------------------------------------------------------------
 

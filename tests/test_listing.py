@@ -1,5 +1,7 @@
 """The list machinery on its own (resources/listing.py): a declared ListSpec parsing query strings."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from falcon import testing
 
 from models.distance import Near
@@ -72,3 +74,56 @@ def test_parsed_queries_are_bounded_in_count_and_length():
     assert memo.get("page=0") is None and memo.get(f"page={ParsedQueries.ENTRIES + 9}") is query
     memo.put("x" * (ParsedQueries.LONGEST + 1), query)
     assert memo.get("x" * (ParsedQueries.LONGEST + 1)) is None
+
+
+# Values each parameter of /nodes can be given: valid, invalid and odd, so that a load meets both a memo hit
+# and a fresh value, alone and together.
+PARAMETER_VALUES = {
+    "page": ["1", "2", "0", "x", "2000", "1e3", " 3"],
+    "perPage": ["10", "1001", "", "50"],
+    "order": ["id", "city", "distance", "bogus", "ID"],
+    "direction": ["asc", "desc", "up"],
+    "country": ["GB", "gb,FR", "", "G\u00e9", "XX,YY,ZZ"],
+    "family": ["4", "6", "4,6", "5", "4,4"],
+    "asn": ["13335", "x", "1,2"],
+    "near": ["50,8", "91,0", "a,b", "50.1109,8.6821"],
+    "radius": ["10", "0", "-1", "20001", "5.5"],
+    "aggregate": ["cidr", "other"],
+}
+
+
+def schema_load(spec, params: dict):
+    """What the schema's own load gives: the loaded dict, or the error messages."""
+    from marshmallow import ValidationError
+
+    try:
+        return spec.query_schema.load(params)
+    except ValidationError as error:
+        return error.messages
+
+
+def remembered_load(spec, params: dict):
+    from marshmallow import ValidationError
+
+    try:
+        return spec.load_params(params)
+    except ValidationError as error:
+        return error.messages
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(PARAMETER_VALUES)), st.integers(0, 6), max_size=6))
+def test_parameters_loaded_once_load_as_the_schema_loads_them(choices):
+    params = {name: PARAMETER_VALUES[name][index % len(PARAMETER_VALUES[name])] for name, index in choices.items()}
+    # Twice: the first may load fresh values, the second finds them remembered.
+    assert remembered_load(NODES, params) == schema_load(NODES, params)
+    assert remembered_load(NODES, params) == schema_load(NODES, params)
+
+
+def test_values_of_a_query_in_error_are_not_remembered_those_of_a_valid_one_are(monkeypatch):
+    monkeypatch.setattr(NODES, "_loaded", ParsedQueries(entries=64, longest=64))  # none from other tests
+    errors_of(NODES, "perPage=7&page=0")
+    assert NODES._loaded.get("perPage=7") is None and NODES._loaded.get("page=0") is None
+    assert parse(NODES, "perPage=7&page=77").per_page == 7
+    assert NODES._loaded.get("perPage=7") == (7,) and NODES._loaded.get("page=77") == (77,)
+    assert parse(NODES, "page=77&order=region").page == 77  # a remembered value beside a fresh one

@@ -46,3 +46,13 @@ def test_bodies_are_the_envelopes_of_the_contract():
     assert orjson.loads(list_body([], {"pagination": {}})) == {"data": [], "meta": {"pagination": {}}}
     assert orjson.loads(record_body(rows[0])) == {"data": {"id": 1}}
 
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_a_link_parameter_is_encoded_as_urlencode_encodes_it(value):
+    from urllib.parse import urlencode
+
+    from resources.representations import encoded
+
+    assert f"name={encoded(value)}" == urlencode([("name", value)])
