@@ -113,16 +113,16 @@ class ListQuery:
     def filter_values(self) -> dict:
         return dict(self.filters)
 
-    @cached_property  # a parsed query is kept and reused (ParsedQueries)
+    @cached_property  # a parsed query is kept and reused (ParseMemo)
     def text_key(self) -> tuple:
         """`given` without what the unpaginated text list ignores."""
         return tuple(pair for pair in self.given if pair[0] not in ("page", "perPage"))
 
 
-class ParsedQueries:
-    """Query strings already parsed, so that a repeated request (a poll, a popular page) skips validation,
-    which costs more than the rest of answering it from the cache. Bounded in count and in length. Also
-    used for single parameters, keyed `name=value`."""
+class ParseMemo:
+    """What parsing gave, by the text parsed: whole query strings, so that a repeated request (a poll, a
+    popular page) skips validation, which costs more than the rest of answering it from the cache; or single
+    parameters, as `name=value`. Bounded in count and in length."""
 
     ENTRIES = 1024
     LONGEST = 512  # characters of query string worth remembering
@@ -175,10 +175,10 @@ class ListSpec:
             [*orderings, "distance"] if near else orderings, default_order, extra,
         )
         self.parameters = tuple(self.query_schema.fields)
-        self._parsed = ParsedQueries()
+        self._parsed = ParseMemo()
         # Varied traffic (any page, order, country) rarely repeats a query string but keeps repeating each
         # parameter: a value loaded once is reused (see load_params).
-        self._loaded = ParsedQueries(entries=LOADED_VALUES, longest=LONGEST_LOADED_VALUE)
+        self._loaded = ParseMemo(entries=LOADED_VALUES, longest=LONGEST_LOADED_VALUE)
         self._defaults = self.query_schema.load({})
 
     def parse(self, req) -> ListQuery:

@@ -6,7 +6,7 @@ from falcon import testing
 
 from models.distance import Near
 from resources.errors import Problem
-from resources.listing import ParsedQueries
+from resources.listing import ParseMemo
 from resources.locations import CITIES, REGIONS
 from resources.nodes import NODES
 
@@ -67,13 +67,13 @@ def test_aggregate_belongs_to_nodes_and_excludes_ordering():
 
 
 def test_parsed_queries_are_bounded_in_count_and_length():
-    memo = ParsedQueries()
+    memo = ParseMemo()
     query = parse(REGIONS, "")
-    for index in range(ParsedQueries.ENTRIES + 10):
+    for index in range(ParseMemo.ENTRIES + 10):
         memo.put(f"page={index}", query)
-    assert memo.get("page=0") is None and memo.get(f"page={ParsedQueries.ENTRIES + 9}") is query
-    memo.put("x" * (ParsedQueries.LONGEST + 1), query)
-    assert memo.get("x" * (ParsedQueries.LONGEST + 1)) is None
+    assert memo.get("page=0") is None and memo.get(f"page={ParseMemo.ENTRIES + 9}") is query
+    memo.put("x" * (ParseMemo.LONGEST + 1), query)
+    assert memo.get("x" * (ParseMemo.LONGEST + 1)) is None
 
 
 # Values each parameter of /nodes can be given: valid, invalid and odd, so that a load meets both a memo hit
@@ -121,7 +121,7 @@ def test_parameters_loaded_once_load_as_the_schema_loads_them(choices):
 
 
 def test_values_of_a_query_in_error_are_not_remembered_those_of_a_valid_one_are(monkeypatch):
-    monkeypatch.setattr(NODES, "_loaded", ParsedQueries(entries=64, longest=64))  # none from other tests
+    monkeypatch.setattr(NODES, "_loaded", ParseMemo(entries=64, longest=64))  # none from other tests
     errors_of(NODES, "perPage=7&page=0")
     assert NODES._loaded.get("perPage=7") is None and NODES._loaded.get("page=0") is None
     assert parse(NODES, "perPage=7&page=77").per_page == 7
