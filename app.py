@@ -19,7 +19,7 @@ from resources.locations import CITIES, COUNTRIES, REGIONS, CityCollection, City
 from resources.media import install_media_handlers
 from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext, VaryOnOrigin
 from resources.nodes import NODES, NodeCollection, NodeItem, NodeTextList
-from resources.paths import IdConverter
+from resources.paths import IdConverter, NodeIdConverter
 from resources.ping import Ping
 from resources.representations import Representations
 from resources.revalidations import ReplayingApp
@@ -61,6 +61,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)
     app.router_options.converters["id"] = IdConverter
+    app.router_options.converters["node_id"] = NodeIdConverter
 
     app.add_route("/ping", Ping(config, clock, tokens))
     app.add_route("/health", Health(config.retry_after))
@@ -74,7 +75,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     app.add_route("/cities/{city:id}", CityItem(representations, tokens))
     app.add_route("/nodes", NodeCollection(representations, tokens))
     app.add_route("/nodes.txt", NodeTextList(representations))
-    app.add_route("/nodes/{node:id}", NodeItem(representations, tokens))
+    app.add_route("/nodes/{node:node_id}", NodeItem(representations, tokens))
 
     document = OpenApiDocument()
     app.add_route("/openapi.json", document, suffix="json")

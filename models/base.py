@@ -4,8 +4,10 @@ from peewee import Model
 
 from models.database import database
 
-# The largest value of an INTEGER column (ids on SQLite and PostgreSQL alike).
+# The largest value of an INTEGER column (city and user ids on SQLite and PostgreSQL alike).
 MAX_ID = 2**31 - 1
+# Node ids are 64-bit (migration 005).
+MAX_NODE_ID = 2**63 - 1
 # Rows per statement: well under SQLite's bound-parameter limit (32,766) with every column bound.
 STATEMENT_ROWS = 500
 

@@ -4,7 +4,7 @@ so that every filter is a lookup on one indexed column of this table.
 """
 from datetime import datetime, timezone
 
-from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField
+from peewee import BigAutoField, BigIntegerField, CharField, DateTimeField, ForeignKeyField
 
 from models.base import BaseModel
 from models.location import City, Country, Region
@@ -20,6 +20,7 @@ def naive_utc_now() -> datetime:
 
 
 class Node(BaseModel):
+    id = BigAutoField()  # 64-bit, never reused (migration 005)
     ip = CharField(max_length=45, unique=True)  # canonical text form
     asn = BigIntegerField(null=True)
     network = CharField(max_length=255, null=True)

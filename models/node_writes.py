@@ -48,12 +48,27 @@ def marks(count: int) -> str:
 
 
 @cache
-def upsert_sql(rows: int, param: str) -> str:
-    """An INSERT of `rows` nodes whose address may exist: then its place and network are updated."""
+def insert_sql(rows: int, param: str) -> str:
+    """An INSERT of `rows` new nodes. Only new addresses are inserted: on PostgreSQL an `INSERT ... ON CONFLICT`
+    takes an id from the sequence for every row it tries, so a sync of an unchanged file would burn ids."""
     row = "(" + ", ".join([param] * len(COLUMNS)) + ")"
-    updated = ", ".join(f"{column} = excluded.{column}" for column in COLUMNS if column not in ("ip", "created_at"))
-    return (f"INSERT INTO node ({', '.join(COLUMNS)}) VALUES {', '.join([row] * rows)} "
-            f"ON CONFLICT (ip) DO UPDATE SET {updated} RETURNING id, ip")
+    return f"INSERT INTO node ({', '.join(COLUMNS)}) VALUES {', '.join([row] * rows)} RETURNING id, ip"
+
+
+UPDATED = ("asn", "network", "city_id", "country_id", "region_id", "updated_at")
+# PostgreSQL gives a VALUES column of NULLs (or of untyped strings) the type text: say what each one is.
+POSTGRES_TYPES = ("text", "bigint", "text", "integer", "text", "integer", "timestamp")
+
+
+@cache
+def update_sql(rows: int, postgres: bool) -> str:
+    """An UPDATE of `rows` stored nodes, found by address, to the values given for each."""
+    row = ("(" + ", ".join(f"%s::{kind}" for kind in POSTGRES_TYPES) + ")" if postgres
+           else "(" + ", ".join(["?"] * len(POSTGRES_TYPES)) + ")")
+    named = ", ".join(f"column{index + 2} AS {column}" for index, column in enumerate(UPDATED))
+    sets = ", ".join(f"{column} = given.{column}" for column in UPDATED)
+    return (f"UPDATE node SET {sets} FROM (SELECT column1 AS given_ip, {named} FROM (VALUES {', '.join([row] * rows)})"
+            " AS given_rows) AS given WHERE node.ip = given.given_ip RETURNING id, ip")
 
 
 def places_of(cities: set) -> dict:
@@ -107,24 +122,40 @@ def _batched_upsert(rows: list[NodeRow], now, changes) -> tuple[int, int]:
         writes = [row for row in batch if current.get(row.ip) != (row.asn, row.network, row.city)]
         if not writes:
             continue
-        params = []
-        for row in writes:
-            params += (row.ip, row.asn, row.network, row.city, *places[row.city], now, now)
-        for node_id, ip in database.execute_sql(upsert_sql(len(writes), database.param), params).fetchall():
-            new = ip not in current
-            changes.record("created" if new else "updated", node_id, ip)
-            created, updated = created + new, updated + (not new)
+        fresh = [row for row in writes if row.ip not in current]
+        if fresh:
+            params = []
+            for row in fresh:
+                params += (row.ip, row.asn, row.network, row.city, *places[row.city], now, now)
+            for node_id, ip in database.execute_sql(insert_sql(len(fresh), database.param), params).fetchall():
+                changes.record("created", node_id, ip)
+            created += len(fresh)
+        moved = [row for row in writes if row.ip in current]
+        if moved:
+            params = []
+            for row in moved:
+                params += (row.ip, row.asn, row.network, row.city, *places[row.city], now)
+            for node_id, ip in database.execute_sql(update_sql(len(moved), is_postgres()), params).fetchall():
+                changes.record("updated", node_id, ip)
+            updated += len(moved)
     return created, updated
 
 
-COPY_UPSERT = """
+# The changed stored nodes, then the new ones (ids are taken only for those: see insert_sql).
+COPY_UPDATE = """
+    UPDATE node SET asn = i.asn, network = i.network, city_id = i.city_id, country_id = c.country_id,
+        region_id = c.region_id, updated_at = %s
+    FROM node_import i JOIN city c ON c.id = i.city_id
+    WHERE node.ip = i.ip
+        AND (node.asn, node.network, node.city_id) IS DISTINCT FROM (i.asn, i.network, i.city_id)
+    RETURNING node.id, node.ip
+"""
+COPY_INSERT = """
     INSERT INTO node (ip, asn, network, city_id, country_id, region_id, created_at, updated_at)
     SELECT i.ip, i.asn, i.network, i.city_id, c.country_id, c.region_id, %s, %s
-    FROM node_import i JOIN city c ON c.id = i.city_id ORDER BY i.line
-    ON CONFLICT (ip) DO UPDATE SET asn = excluded.asn, network = excluded.network, city_id = excluded.city_id,
-        country_id = excluded.country_id, region_id = excluded.region_id, updated_at = excluded.updated_at
-    WHERE (node.asn, node.network, node.city_id) IS DISTINCT FROM (excluded.asn, excluded.network, excluded.city_id)
-    RETURNING id, ip, xmax = 0
+    FROM node_import i JOIN city c ON c.id = i.city_id
+    WHERE NOT EXISTS (SELECT 1 FROM node n WHERE n.ip = i.ip) ORDER BY i.line
+    RETURNING id, ip
 """
 
 
@@ -139,14 +170,15 @@ def _copy_upsert(rows: list[NodeRow], now, changes) -> tuple[int, int]:
         "WHERE c.id IS NULL ORDER BY i.line LIMIT 1").fetchone()
     if unknown:
         raise UnknownCity(next(row for row in rows if row.line == unknown[0]))
-    created = updated = 0
-    cursor = database.execute_sql(COPY_UPSERT, (now, now))
-    while batch := cursor.fetchmany(10_000):
-        for node_id, ip, new in batch:
-            changes.record("created" if new else "updated", node_id, ip)
-            created, updated = created + new, updated + (not new)
+    counts = {"updated": 0, "created": 0}
+    for action, sql, params in (("updated", COPY_UPDATE, (now,)), ("created", COPY_INSERT, (now, now))):
+        cursor = database.execute_sql(sql, params)
+        while batch := cursor.fetchmany(10_000):
+            for node_id, ip in batch:
+                changes.record(action, node_id, ip)
+            counts[action] += len(batch)
     database.execute_sql("DROP TABLE node_import")
-    return created, updated
+    return counts["created"], counts["updated"]
 
 
 class CsvStream:

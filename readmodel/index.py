@@ -16,6 +16,7 @@ import numpy as np
 from models.distance import within
 
 SLOT_BITS = 31  # slots < 2**31; a group key is value << 31 | slot
+VALUE_LIMIT = 1 << (64 - SLOT_BITS)  # group values are below this (a larger one is in no group)
 SLOT_MASK = np.uint64((1 << SLOT_BITS) - 1)
 EMPTY_SLOTS = np.empty(0, dtype=np.int32)
 
@@ -124,6 +125,8 @@ class Groups:
 
     def slots(self, values) -> np.ndarray:
         """The slots whose value is one of `values` (distinct, ascending), ascending."""
+        if values and values[-1] >= VALUE_LIMIT:  # a filter may name any id: no group has it
+            values = [value for value in values if value < VALUE_LIMIT]
         slots, lengths = self._gathered(values)
         # Each group is in slot order; several are merged back into slot order.
         return slots if len(lengths) == 1 else np.sort(slots)

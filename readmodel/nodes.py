@@ -23,6 +23,21 @@ from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_
 # The group value of a node without an ASN: no filter value (0..2**32-1) can name it.
 NULL_ASN = 2**32
 ROW_COLUMNS = "id, ip, asn, network, city_id, country_id, region_id, created_at, updated_at"
+# Node ids are held in 32 bits here (an ordering's key is the name's rank << 32 | id). Ids are 64-bit in the
+# database but taken only by nodes actually added, so larger ones are four billion creations away; a database
+# that has them is served from SQL (ReadModelLimit).
+MAX_NODE_ID = 2**32 - 1
+
+
+class ReadModelLimit(RuntimeError):
+    """The data holds what the read model cannot (a node id above MAX_NODE_ID): every read goes to the
+    database."""
+
+
+def within_limit(highest_id: int) -> None:
+    if highest_id > MAX_NODE_ID:
+        raise ReadModelLimit(f"node id {highest_id} is above the read model's {MAX_NODE_ID}; reads are served "
+                             "from the database")
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class Places:
 class NodeColumns:
     """One entry per slot; a dead slot keeps stale values that no index refers to."""
 
-    ids: np.ndarray  # int32
+    ids: np.ndarray  # uint32 (see MAX_NODE_ID)
     city: np.ndarray  # int32 city id
     place: np.ndarray  # int32 city index into Places
     country: np.ndarray  # int16 country index
@@ -78,7 +93,7 @@ class NodeColumns:
                               for column in fields(self)})
 
 
-DTYPES = {"ids": np.int32, "city": np.int32, "place": np.int32, "country": np.int16, "region": np.int16,
+DTYPES = {"ids": np.uint32, "city": np.int32, "place": np.int32, "country": np.int16, "region": np.int16,
           "asn": np.int64, "family": np.int8, "updated": np.int64, "tail": np.int32, "network": np.int32}
 
 
@@ -229,6 +244,8 @@ class NodeTable(Table):
 
     def changed(self, rows: list, gone: list, removed_at: int) -> "NodeTable":
         """A new table with `rows` (current rows of changed nodes) written and the nodes `gone` removed."""
+        if rows:
+            within_limit(max(row[0] for row in rows))
         known = self._slots_of_ids([row[0] for row in rows] + list(gone))
         fresh = sum(1 for slot in known[:len(rows)] if slot < 0)
         columns = self.columns.grown(fresh)
@@ -292,6 +309,8 @@ def build_node_table(batches, places: Places, reference_changed_at: int, removed
             ips.append(ip)
             for column, value in zip(values, row_values):
                 column.append(value)
+    if len(values[0]):
+        within_limit(int(np.frombuffer(values[0], dtype=np.int64).max()))
     arrays = {name: np.frombuffer(column, dtype=np.int64).astype(DTYPES[name])
               for name, column in zip(VALUE_COLUMNS, values)}
     count = len(arrays["ids"])

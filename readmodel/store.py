@@ -23,6 +23,7 @@ import peewee
 from models.data_version import read_versions
 from models.database import database, releases_per_request
 from readmodel.heap import release_free_memory
+from readmodel.nodes import ReadModelLimit
 from readmodel.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class ReadModel:
             self._wanted = versions
             self._changed.notify_all()
             deadline = self.clock() + DELTA_WAIT
-            while self._snapshot.versions.data < versions.data and not self._full_build:
+            while self._snapshot.versions.data < versions.data and not self._full_build and not self.failing:
                 remaining = deadline - self.clock()
                 if remaining <= 0:
                     return None
@@ -116,7 +117,7 @@ class ReadModel:
             try:
                 self.refresh()
                 delay = interval
-            except (peewee.DatabaseError, peewee.InterfaceError) as error:
+            except (peewee.DatabaseError, peewee.InterfaceError, ReadModelLimit) as error:
                 log.warning("read model refresh failed: %s", error)
                 delay = self._failed()
             except Exception:  # the refresher must outlive anything; requests fall back to the database

@@ -6,6 +6,7 @@ from config.logs import changes_logged
 from models import City, Country, Node, Region
 from models.data_version import read_versions
 from models.database import database, write_transaction
+from models.base import MAX_NODE_ID
 from models.node import MAX_ASN
 from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
 from resources.bodies import MERGE_PATCH, load_json
@@ -28,7 +29,7 @@ NODES = ListSpec(
     ),
     key=Node.id,
     filters={
-        "id": IntegerFilter(Node.id),
+        "id": IntegerFilter(Node.id, high=MAX_NODE_ID),
         "country": TextFilter(Node.country, str.upper),
         "city": IntegerFilter(Node.city),
         "region": IntegerFilter(Node.region),
