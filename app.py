@@ -8,9 +8,11 @@ import falcon
 from config import Config
 from config.logs import AccessLog
 from models import connect_database, releases_per_request
+from models.data_version import VersionAhead
 from readmodel.store import ReadModel
 from resources.auth import Login, Refresh
 from resources.cache import ResponseCache
+from resources.consistency import version_ahead
 from resources.docs import SWAGGER_UI_ASSETS, DocsPage, OpenApiDocument
 from resources.errors import install_error_handlers
 from resources.health import Health
@@ -60,6 +62,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     app = ReplayingApp(read_model, request_context, middleware=middleware)
     install_media_handlers(app)
     install_error_handlers(app, config.retry_after)
+    app.add_error_handler(VersionAhead, version_ahead)
     app.router_options.converters["id"] = IdConverter
     app.router_options.converters["node_id"] = NodeIdConverter
 

@@ -5,6 +5,9 @@ import time
 from config import Config
 from config.logs import LOGGING, lighten_logging
 from readmodel.heap import tune_malloc
+# Maps the instance's data version counter here, in the master, so that every worker forked from it shares
+# it: a write answered by one worker is read by the next request on any other (contract §12).
+import readmodel.instance_version  # noqa: F401,E402
 
 _config = Config.from_env()
 

@@ -6,8 +6,9 @@ For each database it builds (migrate, seed, `import-nodes` of a generated CSV, t
 runs every scenario under wrk twice; each scenario's ceiling (bench/ceiling.py: a constant body of the same
 size and status, under the very same gunicorn settings) runs twice too. The varied scenarios
 (bench/varied.lua) send every request a different page, ordering, direction or filter, as an API client
-does. The last scenario runs varied traffic while a writer imports 1,000 changed nodes every 5 seconds and
-times how long each import takes to be served by every worker. Medians of requests/s, p50 and p99 are
+does. Two scenarios run varied traffic under writes: a client PATCHing a node through the API every 100 ms and
+reading it back at once (counting reads that show older data), and a writer importing 1,000 changed nodes every
+5 seconds (timing how long each import takes to be served by every worker). Medians of requests/s, p50 and p99 are
 reported with the ratio to the ceiling and the workers' memory. Results go to bench/results/latest.{md,json}.
 
     python bench/run.py [--seconds 3] [--sizes 10000,100000,1000000] [--databases sqlite,postgresql]
@@ -87,7 +88,7 @@ def build(database_url: str, nodes: int) -> float:
     seconds = time.monotonic() - started
     os.unlink(out.name)
     run(sys.executable, "manage.py", "createuser", "bench", "--name", "Bench", "--email", "bench@example.com",
-        "--role", "trial", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+        "--role", "trial", "--permission", "nodes:write", "--password-stdin", env=env, stdin=PASSWORD + "\n")
     return seconds
 
 
@@ -257,6 +258,54 @@ def during_imports(server: Server, size: int, seconds: int, undisturbed: dict | 
     }
 
 
+WRITE_EVERY = 0.1  # seconds between the API writes of during_writes
+
+
+def during_writes(server: Server, token: str, node_id: int, seconds: int, undisturbed: dict | None) -> dict:
+    """Varied /nodes traffic while a client PATCHes one node through the API every WRITE_EVERY seconds and reads
+    it back at once (a new connection: any worker): a read that shows another ETag than the PATCH answered is
+    stale (contract §12, read your writes)."""
+    stop = threading.Event()
+    writes, stale = [], []
+
+    def writer():
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/merge-patch+json"}
+        round_number = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            body = json.dumps({"asn": 64496 + round_number % 2}).encode()
+            request = urllib.request.Request(f"{server.base}/nodes/{node_id}", data=body, headers=headers,
+                                             method="PATCH")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                tag = response.headers["ETag"]
+            writes.append(time.monotonic() - started)
+            if fetch(f"{server.base}/nodes/{node_id}", {})[1]["ETag"] != tag:
+                stale.append(round_number)
+            round_number += 1
+            stop.wait(max(started + WRITE_EVERY - time.monotonic(), 0))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        result = wrk(server.base + "/nodes", {}, max(5 * seconds, 15), varied="nodes")
+    finally:
+        stop.set()
+        thread.join()
+    rps = result["rps"]
+    return {
+        "scenario": f"varied nodes, an API write every {WRITE_EVERY * 1000:.0f} ms", "path": "/nodes (varied)",
+        "status": 200, "bytes": undisturbed["bytes"] if undisturbed else 0,
+        "rps": round(rps), "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000,
+        "ceiling_rps": undisturbed["ceiling_rps"] if undisturbed else 0,
+        "ratio": round(rps / undisturbed["ceiling_rps"], 2) if undisturbed else 0,
+        "vs_undisturbed": round(rps / undisturbed["rps"], 2) if undisturbed else None,
+        "mb_per_s": 0, "errors": result["errors"] + result["non2xx"],
+        "worker_rss_mib": round(max(server.workers_rss_kib().values()) / 1024, 1), "worker_growth_mib": 0,
+        "writes": len(writes), "write_p50_ms": round(statistics.median(writes) * 1000, 1) if writes else None,
+        "stale_reads": len(stale),
+    }
+
+
 def token_costs(token: str) -> dict:
     """What verifying a bearer token costs in this process: first use (the signature) and later uses (cached)."""
     from datetime import datetime, timezone
@@ -328,6 +377,10 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
                          f"{row['ceiling_rps']:,} | {row['ratio']:.2f} | {row['mb_per_s']} | "
                          f"{row['worker_rss_mib']} ({row['worker_growth_mib']:+}) |")
         for row in result["rows"]:
+            if "stale_reads" in row:
+                lines.append(f"\n{row['scenario']}: {row['vs_undisturbed']} × the undisturbed varied req/s; "
+                             f"{row['writes']} writes (p50 {row['write_p50_ms']} ms), each read back at once from any "
+                             f"worker: {row['stale_reads']} of those reads showed older data.")
             if "imports" in row:
                 lines.append(f"\n{row['scenario']}: {row['vs_undisturbed']} × the undisturbed varied req/s; "
                              f"{row['imports']} imports (each ≤ {row['import_seconds_max']} s), each served by every "
@@ -359,8 +412,10 @@ def main() -> None:
             token = login(server)
             node_id = json.loads(fetch(f"{server.base}/nodes?perPage=1&page={size // 2}", {})[2])["data"][0]["id"]
             rows = measure(server, ceiling, token, node_id, args.seconds, only)
+            undisturbed = next((row for row in rows if row["scenario"] == "varied nodes"), None)
+            if not only or "writes" in only:
+                rows.append(during_writes(server, token, node_id, args.seconds, undisturbed))
             if not only or "changes" in only:
-                undisturbed = next((row for row in rows if row["scenario"] == "varied nodes"), None)
                 rows.append(during_imports(server, size, args.seconds, undisturbed))
             token_cost = token_costs(token)
         finally:

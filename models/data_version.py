@@ -18,7 +18,9 @@ class DataVersion(BaseModel):
     version = BigIntegerField(default=0)
     reference_version = BigIntegerField(default=0)
     reference_changed_at = BigIntegerField(default=0)  # seconds since the epoch
-    nodes_removed_at = BigIntegerField(default=0)  # seconds since the epoch
+    # Seconds since the epoch: the last time a node left a list (which no remaining row shows), or a long
+    # write committed (models/database.py, COMMIT_MARGIN).
+    nodes_removed_at = BigIntegerField(default=0)
     change_log_floor = BigIntegerField(default=0)  # node_change holds every change after this version
 
     class Meta:
@@ -43,6 +45,14 @@ VERSIONS_SQL = ("SELECT version, reference_version, reference_changed_at, nodes_
 def read_versions(db) -> Versions:
     """The current versions; one round trip, SQL built once (this runs on the request path)."""
     return Versions(*db.execute_sql(VERSIONS_SQL).fetchone())
+
+
+class VersionAhead(LookupError):
+    """A request asked for data newer than any there is (X-Min-Data-Version beyond the database's version)."""
+
+    def __init__(self, wanted: int, newest: int):
+        super().__init__(f"no data is at version {wanted} yet: the newest is {newest}")
+        self.wanted, self.newest = wanted, newest
 
 
 def current_data_version() -> int:

@@ -8,6 +8,7 @@ from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 
 from config import DEFAULT_SQLITE_PATH, Config
+from models import dating
 
 # Models bind to this proxy; `connect_database` points it at the real database.
 database = DatabaseProxy()
@@ -94,7 +95,8 @@ def releases_per_request(db=None) -> bool:
 
 
 class write_transaction:
-    """A transaction that will write the served data, one writer at a time.
+    """A transaction that will write the served data, one writer at a time; `version` is the data version it
+    committed (the outermost one reads it just before committing).
 
     SQLite: the write lock is taken at BEGIN (IMMEDIATE); a transaction that reads first and writes later would
     fail at once ("database is locked") if another writer committed in between, whatever the busy timeout.
@@ -103,13 +105,28 @@ class write_transaction:
     and leave a mix of both files), and the versions the change log records follow commit order.
     """
 
+    version: int | None = None
+
     def __enter__(self):
         db = database.obj
         self._atomic = db.atomic("IMMEDIATE") if isinstance(db, SqliteDatabase) else db.atomic()
         self._atomic.__enter__()
         if isinstance(db, PostgresqlDatabase):
             db.execute_sql("SELECT version FROM data_version WHERE id = 1 FOR UPDATE")
+        self._started = dating.wall_clock()
         return self
 
-    def __exit__(self, *exc_info):
-        return self._atomic.__exit__(*exc_info)
+    def __exit__(self, exc_type, *exc_info):
+        if exc_type is None and database.obj.transaction_depth() == 1:
+            self._dated_at_commit()
+            self.version = database.execute_sql("SELECT version FROM data_version WHERE id = 1").fetchone()[0]
+        return self._atomic.__exit__(exc_type, *exc_info)
+
+    def _dated_at_commit(self) -> None:
+        """A transaction that ran long dates node lists at its commit: its rows carry earlier times, which a
+        client may already have been told are settled (models/dating.py)."""
+        now = dating.wall_clock()
+        if now - self._started > dating.COMMIT_MARGIN / 2:  # the other half is for the commit itself
+            param = database.param
+            database.execute_sql(f"UPDATE data_version SET nodes_removed_at = {param} "
+                                 f"WHERE id = 1 AND nodes_removed_at < {param}", (int(now), int(now)))

@@ -4,10 +4,11 @@ A background thread looks at the database's versions every `freshness / 4` secon
 they moved, loads the next snapshot: usually a delta of the changed nodes, merged in milliseconds; after
 reference data changed, or when the change log no longer reaches back, a full build.
 
-A request takes the current snapshot when it was last confirmed current within `freshness`. Otherwise (the
-refresher is behind, or `freshness` is 0) the request looks at the versions itself: if the snapshot is still
-current it is confirmed; if a delta is being loaded the request waits for it; while a full build runs (and
-before the first one is done) the answer comes from the database (`current()` returns None).
+A request takes the current snapshot when it was last confirmed current within `freshness` and is at least
+as new as every write this instance has answered (the shared `InstanceVersion`, contract §12) and as the
+request asks (`X-Min-Data-Version`). Otherwise the request looks at the versions itself: if the snapshot is
+still current it is confirmed; if a delta is being loaded the request waits for it; while a full build runs
+(and before the first one is done) the answer comes from the database (`current()` returns None).
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from typing import Callable
 
 import peewee
 
-from models.data_version import read_versions
+from models.data_version import VersionAhead, read_versions
 from models.database import database, releases_per_request
 from readmodel.heap import release_free_memory
+from readmodel.instance_version import InstanceVersion, shared
 from readmodel.nodes import ReadModelLimit
 from readmodel.snapshot import Snapshot, load_snapshot
 
@@ -34,13 +36,15 @@ RETRY_DELAY = 1.0
 
 
 class ReadModel:
-    def __init__(self, specs: dict, freshness: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, specs: dict, freshness: float, clock: Callable[[], float] = time.monotonic,
+                 instance: InstanceVersion = shared):
         self.specs = specs
         self.freshness = freshness
         self.clock = clock
+        self.instance = instance  # the newest version a write on this instance committed
         self._snapshot: Snapshot | None = None
         self._confirmed_at = float("-inf")  # when the snapshot was last known to be current
-        self._wanted = None  # versions a request saw that the snapshot does not have yet
+        self._wanted = 0  # a data version a request needs that the snapshot does not have yet
         self._full_build = False  # a full build is running: requests answer from the database meanwhile
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -50,29 +54,38 @@ class ReadModel:
     # --- the request side -----------------------------------------------------------------------
 
     def confirmed(self) -> Snapshot | None:
-        """The snapshot when it was confirmed current within `freshness` (what `current` returns at once), else
-        None; never looks at the database."""
+        """The snapshot when it was confirmed current within `freshness` and has every write this instance
+        answered (what `current` returns at once), else None; never looks at the database."""
         snapshot = self._snapshot
-        if snapshot is not None and self.clock() - self._confirmed_at <= self.freshness:
+        if (snapshot is not None and self.clock() - self._confirmed_at <= self.freshness
+                and snapshot.versions.data >= self.instance.value):
             return snapshot
         return None
 
-    def current(self) -> Snapshot | None:
-        """The snapshot to answer from now, or None: answer from the database."""
-        snapshot = self.confirmed()
-        if snapshot is not None:
-            return snapshot
+    def current(self, at_least: int = 0, recheck: bool = False) -> Snapshot | None:
+        """The snapshot to answer from now, at data version `at_least` or later, or None: answer from the
+        database. `recheck`: look at the database's versions even when the snapshot is confirmed (a client
+        holds a representation this worker does not know, perhaps a newer one). VersionAhead when no data
+        is that new."""
+        if not recheck:
+            snapshot = self.confirmed()
+            if snapshot is not None and snapshot.versions.data >= at_least:
+                return snapshot
         snapshot = self._snapshot
         self._start()
         if snapshot is None:
             return None
         looked_at = self.clock()
         versions = read_versions(database)
+        if versions.data < at_least:
+            raise VersionAhead(at_least, versions.data)
+        if versions.data < self.instance.value:
+            self.instance.lower_to(versions.data)
         with self._changed:
             if self._snapshot.versions.data >= versions.data:
                 self._confirmed_at = max(self._confirmed_at, looked_at)
                 return self._snapshot
-            self._wanted = versions
+            self._wanted = max(self._wanted, versions.data)
             self._changed.notify_all()
             deadline = self.clock() + DELTA_WAIT
             while self._snapshot.versions.data < versions.data and not self._full_build and not self.failing:
@@ -140,8 +153,7 @@ class ReadModel:
     def _behind(self) -> bool:
         if self._stopped:
             return True
-        wanted = self._wanted
-        return wanted is not None and (self._snapshot is None or self._snapshot.versions.data < wanted.data)
+        return self._wanted > 0 and (self._snapshot is None or self._snapshot.versions.data < self._wanted)
 
     def refresh(self) -> None:
         """Load what changed (on the refresher's thread; tests call it directly)."""

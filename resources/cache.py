@@ -41,7 +41,7 @@ def entry_size(key: tuple, version: int, representation) -> int:
     return (DICT_ENTRY_BYTES + deep_size(key) + sys.getsizeof((version, representation)) + sys.getsizeof(version)
             + sys.getsizeof(representation) + sys.getsizeof(representation.body)
             + sys.getsizeof(representation.etag) + sys.getsizeof(representation.last_modified)
-            + sys.getsizeof(representation.etag_header) + sys.getsizeof(representation.last_modified_header))
+            + sys.getsizeof(representation.etag_header))  # the date header is shared (http_date's cache)
 
 
 class ResponseCache:

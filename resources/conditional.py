@@ -1,20 +1,43 @@
 """Sending a representation with its validators, and answering conditional GET and HEAD (RFC 9110 §13).
 
 `ETag` is strong; `If-None-Match` compares weakly and, when present, decides alone; otherwise
-`If-Modified-Since` gets a 304 when nothing changed after the date it names (contract §9).
+`If-Modified-Since` gets a 304 only when the data shown last changed before the second it names (contract
+§9, §12). So that a client can ever name such a second, `Last-Modified` says L + 1 for data last changed in
+second L once nothing dated L can still appear (models/dating.py); until then it says L,
+and a client sending that back gets the whole representation: two changes within one second are never
+hidden.
 """
 from __future__ import annotations
 
-import time
 from datetime import timezone
+from email.utils import formatdate
+from functools import lru_cache
 
 import falcon
 
+from models import dating
+from models.dating import settled
+from resources.consistency import DATA_VERSION
 
-def send(req, resp, representation, *, private: bool) -> None:
-    """Sets the body and validators of `representation`, or answers 304 Not Modified."""
+
+@lru_cache(maxsize=256)
+def http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
+
+
+def last_modified_header(representation) -> str:
+    if representation.settled_header is not None:
+        return representation.settled_header
+    seconds = representation.last_modified
+    return http_date(seconds + 1) if settled(seconds) else http_date(seconds)
+
+
+def send(req, resp, answer, *, private: bool) -> None:
+    """Sets the body and validators of `answer`'s representation, or answers 304 Not Modified."""
+    representation = answer.representation
+    resp.set_header(DATA_VERSION, str(answer.data_version))
     resp.set_header("ETag", representation.etag_header)
-    resp.set_header("Last-Modified", representation.last_modified_header)
+    resp.set_header("Last-Modified", last_modified_header(representation))
     # Caches may keep a response but must revalidate it (the validators make that cheap); a shared cache must
     # not keep what a token was needed for.
     resp.set_header("Cache-Control", "private, no-cache" if private else "no-cache")
@@ -32,7 +55,7 @@ def not_modified(req, representation) -> bool:
             return True
         return any(tag == "*" or str(tag) == representation.etag for tag in (req.if_none_match or ()))
     since = modified_since(req)
-    return since is not None and representation.last_modified <= since
+    return since is not None and representation.last_modified < since
 
 
 def precondition_failed(req, representation) -> bool:
@@ -56,4 +79,4 @@ def modified_since(req) -> int | None:
     if since is None:
         return None
     seconds = int(since.replace(tzinfo=timezone.utc).timestamp())
-    return None if seconds > time.time() else seconds
+    return None if seconds > dating.wall_clock() else seconds

@@ -24,8 +24,8 @@ def bad_request(errors: dict, detail: str | None = None) -> Problem:
     return Problem(400, detail or f"Invalid query parameter: {names}.", errors=errors)
 
 
-def not_found(detail: str) -> Problem:
-    return Problem(404, detail)
+def not_found(detail: str, headers: dict | None = None) -> Problem:
+    return Problem(404, detail, headers=headers)
 
 
 def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:

@@ -19,7 +19,8 @@ from peewee import Field, ModelSelect, fn
 
 from models import fold
 from models.distance import Near, with_distances, within
-from resources.conditional import not_modified, send
+from resources.conditional import send
+from resources.consistency import DATA_VERSION
 from resources.errors import bad_request, not_found
 from resources.media import JSON_ONLY
 from schemas.cidr import cidr_text
@@ -379,8 +380,8 @@ class ListCollection:
     def on_get(self, req, resp):
         query = self.spec.parse(req)
         refuse_aggregate(query)
-        found = self.representations.page(self.spec, query, req.path, known=lambda found: not_modified(req, found))
-        send(req, resp, found, private=req.context.user is not None)
+        answer = self.representations.page(self.spec, query, req.path, req)
+        send(req, resp, answer, private=req.context.user is not None)
 
     on_head = on_get
 
@@ -403,9 +404,10 @@ class ItemResource:
     def on_get(self, req, resp, **params):
         (value,) = params.values()
         refuse_parameters(req)
-        found = self.representations.record(self.spec, self.key(value), known=lambda found: not_modified(req, found))
-        if found is None:
-            raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.")
-        send(req, resp, found, private=req.context.user is not None)
+        answer = self.representations.record(self.spec, self.key(value), req)
+        if answer.representation is None:
+            raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.",
+                            headers={DATA_VERSION: str(answer.data_version)})
+        send(req, resp, answer, private=req.context.user is not None)
 
     on_head = on_get

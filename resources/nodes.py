@@ -10,7 +10,8 @@ from models.base import MAX_NODE_ID
 from models.node import MAX_ASN
 from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
 from resources.bodies import MERGE_PATCH, load_json
-from resources.conditional import not_modified, precondition_failed, send
+from resources.conditional import last_modified_header, precondition_failed, send
+from resources.consistency import DATA_VERSION, min_data_version
 from resources.errors import Problem, not_found
 from resources.hooks import require_permission
 from resources.listing import FamilyFilter, IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
@@ -50,8 +51,7 @@ NODES = ListSpec(
 
 def address_list(req, resp, representations) -> None:
     """Every matching node's address, one a line (contract §7)."""
-    found = representations.text(NODES, NODES.parse(req), known=lambda found: not_modified(req, found))
-    send(req, resp, found, private=False)
+    send(req, resp, representations.text(NODES, NODES.parse(req), req), private=False)
 
 
 def stored_node(node_id: int):
@@ -62,13 +62,20 @@ def stored_node(node_id: int):
     return representation(record_body(rows[0]), JSON, NODES.sql_record_modified(node_id, read_versions(database)))
 
 
+def committed(resp, representations, write) -> None:
+    """A write's answer names the data version it committed, and every later request to this instance (any
+    worker) is answered from data at least that new (contract §12)."""
+    representations.wrote(write.version)
+    resp.set_header(DATA_VERSION, str(write.version))
+    resp.cache_control = ["no-store"]
+
+
 def written(resp, found, status=falcon.HTTP_OK) -> None:
     """The node's new record (read inside the write's transaction: another writer may remove it the moment that
     commits) as the answer to the write, with its validators."""
     resp.status = status
-    resp.cache_control = ["no-store"]
     resp.set_header("ETag", found.etag_header)
-    resp.set_header("Last-Modified", found.last_modified_header)
+    resp.set_header("Last-Modified", last_modified_header(found))
     resp.content_type = JSON
     resp.data = found.body
 
@@ -98,14 +105,16 @@ class NodeCollection(ListCollection):
     @falcon.before(require_permission(WRITE))
     @falcon.before(negotiate_among(JSON_ONLY))
     def on_post(self, req, resp):
+        min_data_version(req)  # only checked: a write works on the newest data
         body = load_json(req, node_write_schema)
         row = NodeRow(line=0, ip=body["ip"], city=body["city"], asn=body["asn"], network=body["network"])
         try:
-            with changes_logged(req.context.user["sub"]) as changes, write_transaction():
+            with changes_logged(req.context.user["sub"]) as changes, write_transaction() as write:
                 node_id = create_node(row, changes)
                 found = stored_node(node_id)
         except (AddressTaken, UnknownCity) as error:
             raise write_problem(error) from None
+        committed(resp, self.representations, write)
         resp.location = f"/nodes/{node_id}"
         written(resp, found, falcon.HTTP_CREATED)
 
@@ -144,24 +153,27 @@ class NodeItem(ItemResource):
     @falcon.before(require_permission(WRITE))
     @falcon.before(negotiate_among(JSON_ONLY))
     def on_patch(self, req, resp, node):
+        min_data_version(req)
         fields = load_json(req, node_write_schema, media_types=(MERGE_PATCH, JSON), partial=True)
         try:
-            with changes_logged(req.context.user["sub"]) as changes, write_transaction():
+            with changes_logged(req.context.user["sub"]) as changes, write_transaction() as write:
                 update_node(node, fields, self.check(req), changes)
                 found = stored_node(node)
         except NodeMissing:
             raise not_found(f"No node with id {node}.") from None
         except (AddressTaken, UnknownCity) as error:
             raise write_problem(error) from None
+        committed(resp, self.representations, write)
         written(resp, found)
 
     @falcon.before(require_permission(WRITE))
     @falcon.before(negotiate_among(JSON_ONLY))
     def on_delete(self, req, resp, node):
+        min_data_version(req)
         try:
-            with changes_logged(req.context.user["sub"]) as changes:
+            with changes_logged(req.context.user["sub"]) as changes, write_transaction() as write:
                 delete_node(node, self.check(req), changes)
         except NodeMissing:
             raise not_found(f"No node with id {node}.") from None
+        committed(resp, self.representations, write)
         resp.status = falcon.HTTP_NO_CONTENT
-        resp.cache_control = ["no-store"]

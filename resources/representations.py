@@ -3,22 +3,28 @@
 Answered from this worker's read model when it has a current snapshot, else from the database (the same
 bytes either way), and kept in the response cache, keyed by the parsed query and valid while the data it
 was made from is unchanged (a big body's validators only). The ETag is a digest of the body, so it changes
-when, and only when, what a client would receive changes.
+when, and only when, what a client would receive changes. Each answer names the data version it was made
+from (contract §12), is at least as new as the request's X-Min-Data-Version, and is never older than a
+representation the client already holds (a conditional request whose tag this worker does not know has the
+database's version looked at first).
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass
-from email.utils import formatdate
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 import orjson
 
-from models.data_version import read_versions
+from models.data_version import VersionAhead, read_versions
 from models.database import database
+from models.dating import settled
 from readmodel.table import page_of
 from resources.cache import ResponseCache
+from resources.conditional import http_date, not_modified
+from resources.consistency import min_data_version
 from resources.media import JSON, TEXT_UTF8
 
 
@@ -27,19 +33,25 @@ class Representation:
     body: bytes | None  # None: its validators only (see ResponseCache)
     content_type: str
     etag: str  # the opaque tag, unquoted
-    last_modified: int  # seconds since the epoch
+    last_modified: int  # seconds since the epoch: the second the data shown last changed
     # The header values, written once rather than on every response (a 304 poll is little else).
     etag_header: str
-    last_modified_header: str
+    settled_header: str | None  # Last-Modified once that second is settled, else None (resources/conditional.py)
 
     def without_body(self) -> "Representation":
         return Representation(None, self.content_type, self.etag, self.last_modified, self.etag_header,
-                              self.last_modified_header)
+                              self.settled_header)
+
+
+class Answer(NamedTuple):
+    representation: Representation | None  # None: no such record
+    data_version: int  # the data it was made from (X-Data-Version)
 
 
 def representation(body: bytes, content_type: str, last_modified: int) -> Representation:
     tag = hashlib.sha256(body).hexdigest()[:24]  # 96 bits; SHA-256 is the fastest digest here (SHA-NI)
-    return Representation(body, content_type, tag, last_modified, f'"{tag}"', formatdate(last_modified, usegmt=True))
+    return Representation(body, content_type, tag, last_modified, f'"{tag}"',
+                          http_date(last_modified + 1) if settled(last_modified) else None)
 
 
 def list_body(rows: list, meta: dict) -> bytes:
@@ -115,23 +127,23 @@ class Representations:
         self.read_model = read_model  # None: every answer comes from the database
         self.cache = cache
 
-    def page(self, spec, query, path: str, known=None) -> Representation:
+    def page(self, spec, query, path: str, req) -> Answer:
         """A page of a list as JSON with its pagination metadata (contract §3)."""
         def make(answer):
             rows, total, modified = answer
             return representation(list_body(rows, pagination(path, query, total, len(rows))), JSON, modified)
 
         return self._answer(spec, (spec.name, JSON, query.given), lambda table: page_from_memory(table, query),
-                            lambda versions: page_from_database(spec, query, versions), make, known)
+                            lambda versions: page_from_database(spec, query, versions), make, req)
 
-    def text(self, spec, query, known=None) -> Representation:
+    def text(self, spec, query, req) -> Answer:
         """Every match's address, one a line, unpaginated (contract §7), or as CIDR blocks (§11)."""
         return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), lambda table: text_from_memory(table, query),
                             lambda versions: text_from_database(spec, query, versions),
-                            lambda answer: representation(answer[0], TEXT_UTF8, answer[1]), known)
+                            lambda answer: representation(answer[0], TEXT_UTF8, answer[1]), req)
 
-    def record(self, spec, key, known=None) -> Representation | None:
-        """One record by its key, or None."""
+    def record(self, spec, key, req) -> Answer:
+        """One record by its key (the answer's representation is None when there is none)."""
         def from_memory(table):
             slot = table.slot_of(spec.item_filter, key)
             return None if slot is None else (table.render_record(slot), table.record_modified(slot))
@@ -141,20 +153,43 @@ class Representations:
             return (rows[0], spec.sql_record_modified(key, versions)) if rows else None
 
         return self._answer(spec, (spec.name, "record", key), from_memory, from_database,
-                            lambda answer: answer and representation(record_body(answer[0]), JSON, answer[1]), known)
+                            lambda answer: answer and representation(record_body(answer[0]), JSON, answer[1]), req)
 
-    def _answer(self, spec, key: tuple, from_memory, from_database, make, known):
-        """From the cache, else from the current snapshot (then cached), else from the database.
+    def wrote(self, version: int) -> None:
+        """A write committed at `version` is answering: every later request to this instance sees it."""
+        if self.read_model is not None:
+            self.read_model.instance.raise_to(version)
 
-        `known(representation)`: the client has this representation already (its validators match), so a
-        cached entry without its body will do.
-        """
-        snapshot = self.read_model.current() if self.read_model is not None else None
+    def _answer(self, spec, key: tuple, from_memory, from_database, make, req) -> Answer:
+        """From the current snapshot (through the cache), else from the database."""
+        at_least = min_data_version(req)
+        snapshot = self.read_model.current(at_least) if self.read_model is not None else None
         if snapshot is None:
-            return make(from_database(read_versions(database)))
+            return self._from_database(from_database, make, at_least)
+        found = self._from_snapshot(snapshot, spec, key, from_memory, make, req)
+        if req.get_header("If-None-Match") is not None and (found is None or not not_modified(req, found)):
+            # The client holds what this snapshot does not show, perhaps from a newer one another worker or
+            # instance served: never answer it with older data (contract §12).
+            newest = self.read_model.current(at_least, recheck=True)
+            if newest is None:
+                return self._from_database(from_database, make, at_least)
+            if newest is not snapshot:
+                snapshot, found = newest, self._from_snapshot(newest, spec, key, from_memory, make, req)
+        return Answer(found, snapshot.versions.data)
+
+    @staticmethod
+    def _from_database(from_database, make, at_least: int) -> Answer:
+        versions = read_versions(database)
+        if versions.data < at_least:
+            raise VersionAhead(at_least, versions.data)
+        return Answer(make(from_database(versions)), versions.data)
+
+    def _from_snapshot(self, snapshot, spec, key: tuple, from_memory, make, req):
+        """From the cache, else made from the snapshot (then cached). A cached entry without its body (see
+        ResponseCache) does when the client has that representation already (its validators match)."""
         version = snapshot.version_of(spec.name)
         found = self.cache.get(key, version)
-        if found is not None and found.body is None and not (known and known(found)):
+        if found is not None and found.body is None and not not_modified(req, found):
             return make(from_memory(snapshot.tables[spec.name]))
         if found is None:
             found = make(from_memory(snapshot.tables[spec.name]))

@@ -7,10 +7,11 @@ routing, hooks, query parsing and responder were most of what such a 304 cost on
 So when the full path answers a conditional GET or HEAD 304 from a snapshot of the read model, the answer's
 headers are kept, and a request that cannot be answered otherwise gets them again until the snapshot changes:
 
-- GET or HEAD with `If-None-Match`, without credentials (`Authorization`) or a body;
+- GET or HEAD with `If-None-Match`, without credentials (`Authorization`), a body or `X-Min-Data-Version`;
 - the same method, path, query string, `Accept`, `Origin` and `If-None-Match`, byte for byte;
 - the read model's snapshot is the one the 304 was made from, confirmed current within the freshness bound
-  (the database is never read here: when confirmation is due, the full path does it).
+  and holding every write this instance answered (the database is never read here: when confirmation is
+  due, the full path does it).
 
 The request id and the access line are the request's own, as on the full path. A 304 answered from the
 database (no snapshot yet) is not kept. What is kept is bounded: REPLIES answers, each for a request of at
@@ -35,7 +36,7 @@ def replay_key(env: dict) -> tuple | None:
     """What a kept 304 depends on, or None when the request is not one that could be replayed."""
     tag = env.get("HTTP_IF_NONE_MATCH")
     if (tag is None or "HTTP_AUTHORIZATION" in env or env.get("CONTENT_LENGTH") not in (None, "", "0")
-            or "HTTP_TRANSFER_ENCODING" in env):
+            or "HTTP_TRANSFER_ENCODING" in env or "HTTP_X_MIN_DATA_VERSION" in env):
         return None
     method = env["REQUEST_METHOD"]
     if method != "GET" and method != "HEAD":

@@ -5,6 +5,7 @@ Nodes are written by the tests that need them and removed after every test.
 """
 import functools
 import os
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +17,7 @@ from app import create_app, make_read_model
 from commands.migrate import migrate
 from commands.seed import seed
 from config import Config
-from models import LoginFailure, Node, User, connect_database
+from models import LoginFailure, Node, User, connect_database, dating
 from models.database import open_database
 from models.node_writes import NodeRow, upsert_nodes
 from security.passwords import hash_password
@@ -77,6 +78,27 @@ class FakeClock:
 @pytest.fixture
 def clock():
     return FakeClock(datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc))
+
+
+class WallClock:
+    """Seconds since the epoch, standing still until the test moves them."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def wall_clock(monkeypatch):
+    """The time the data's dates are compared with (models/dating.py): now, until the test moves it."""
+    moved = WallClock(time.time())
+    monkeypatch.setattr(dating, "wall_clock", moved)
+    return moved
 
 
 @pytest.fixture(scope="session")

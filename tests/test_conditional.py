@@ -19,13 +19,32 @@ def seconds(header: str) -> int:
 
 
 @pytest.mark.parametrize("path", ["/nodes", "/nodes.txt", "/countries", "/regions/154", "/cities/2643743"])
-def test_if_modified_since_is_answered(client, nodes, path):
+def test_if_modified_since_is_answered(client, nodes, path, wall_clock):
+    wall_clock.advance(2)  # the data's last second is settled: no change dated then can still appear
     first = client.simulate_get(path)
     modified = first.headers["last-modified"]
     assert HTTP_DATE.match(modified)
     assert client.simulate_get(path, headers={"If-Modified-Since": modified}).status_code == 304
     earlier = formatdate(seconds(modified) - 1, usegmt=True)
     assert client.simulate_get(path, headers={"If-Modified-Since": earlier}).status_code == 200
+
+
+def test_the_second_of_a_change_is_never_answered_not_modified_until_it_is_settled(client, nodes, wall_clock):
+    """Two changes within one second (contract §12): a copy dated by the first is not the second's."""
+    node = Node.get(Node.ip == "192.0.2.2")
+    changed_at = calendar.timegm(node.updated_at.timetuple())
+    first = client.simulate_get("/nodes.txt")
+    assert seconds(first.headers["last-modified"]) == changed_at  # not yet settled: the second itself
+    assert client.simulate_get("/nodes.txt", headers={"If-Modified-Since": first.headers["last-modified"]}
+                               ).status_code == 200
+    upsert_nodes([NodeRow(line=1, ip="203.0.113.9", city=NEW_YORK)])  # within the same second, on this clock
+    second = client.simulate_get("/nodes.txt", headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert second.status_code == 200 and "203.0.113.9\n" in second.text
+    wall_clock.advance(2)
+    settled = client.simulate_get("/nodes.txt")
+    assert seconds(settled.headers["last-modified"]) == seconds(second.headers["last-modified"]) + 1
+    assert client.simulate_get("/nodes.txt", headers={"If-Modified-Since": settled.headers["last-modified"]}
+                               ).status_code == 304
 
 
 def test_if_none_match_wins_over_if_modified_since(client, nodes):
@@ -41,9 +60,10 @@ def test_an_invalid_or_future_date_is_ignored(client, nodes, since):
     assert client.simulate_get("/nodes.txt", headers={"If-Modified-Since": since}).status_code == 200
 
 
-def test_a_list_is_dated_by_what_it_shows(client, nodes):
+def test_a_list_is_dated_by_what_it_shows(client, nodes, wall_clock):
     """Adding or changing a node moves the lists it is in, not others; a node leaving a list moves every list
     (a list cannot tell which lists a removed node was in)."""
+    wall_clock.advance(2)
     us = client.simulate_get("/nodes.txt", query_string="country=US").headers["last-modified"]
     jp = client.simulate_get("/nodes.txt", query_string="country=JP")
     upsert_nodes([NodeRow(line=1, ip="203.0.113.9", city=NEW_YORK, network="moved in")])
