@@ -12,8 +12,10 @@ from models.data_version import VersionAhead
 from readmodel.store import ReadModel
 from resources.auth import Login, Refresh
 from resources.cache import ResponseCache
+from resources.caching import CachePolicy
+from resources.coding import CodedBodies
 from resources.consistency import version_ahead
-from resources.docs import SWAGGER_UI_ASSETS, DocsPage, OpenApiDocument
+from resources.docs import DocsAssets, DocsPage, OpenApiDocument
 from resources.errors import install_error_handlers
 from resources.health import Health
 from resources.locations import CITIES, COUNTRIES, REGIONS, CityCollection, CityItem, CountryCollection, \
@@ -46,7 +48,9 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     tokens = TokenService(config, clock)
     if read_model == "from config":
         read_model = make_read_model(config)
-    representations = Representations(read_model, ResponseCache(config.response_cache_bytes))
+    policy = CachePolicy.of(config.shared_cache_seconds, config.stale_if_error_seconds)
+    representations = Representations(read_model, ResponseCache(config.response_cache_bytes),
+                                      CodedBodies(config.coded_cache_bytes), policy)
 
     request_context = RequestContext(config.trusted_proxy_hops, AccessLog() if config.access_log else None)
     middleware = [request_context]
@@ -80,9 +84,9 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     app.add_route("/nodes.txt", NodeTextList(representations))
     app.add_route("/nodes/{node:node_id}", NodeItem(representations, tokens))
 
-    document = OpenApiDocument()
+    document = OpenApiDocument(policy)
     app.add_route("/openapi.json", document, suffix="json")
     app.add_route("/openapi.yaml", document, suffix="yaml")
-    app.add_route("/docs", DocsPage())
-    app.add_static_route("/docs/static", SWAGGER_UI_ASSETS)
+    app.add_route("/docs", DocsPage(policy))
+    app.add_route("/docs/static/{name}", DocsAssets(policy))
     return app

@@ -58,6 +58,7 @@ SCENARIOS = [
     ("countries (token)", "/countries", True, {}),
     ("cities US (token)", "/cities?country=US&perPage=100", True, {}),
     ("nodes.txt", "/nodes.txt", False, {}),
+    ("nodes.txt gzip", "/nodes.txt", False, {"headers": {"Accept-Encoding": "gzip"}}),
     ("nodes.txt 304", "/nodes.txt", False, {"conditional": True}),
     ("nodes.txt CIDR blocks", "/nodes.txt?aggregate=cidr", False, {}),
     ("nodes.txt CIDR IPv4 304", "/nodes.txt?aggregate=cidr&family=4", False, {"conditional": True}),
@@ -175,6 +176,7 @@ def measure(server: Server, ceiling: Server, token: str, node_id: int, seconds: 
             continue
         path = path.format(node_id=node_id)
         headers = {"Authorization": f"Bearer {token}"} if needs_token else {}
+        headers.update(extra.get("headers", {}))
         method = extra.get("method", "GET")
         status, response_headers, body = fetch(server.base + path, headers, method)
         if extra.get("conditional"):
@@ -306,6 +308,27 @@ def during_writes(server: Server, token: str, node_id: int, seconds: int, undist
     }
 
 
+def through_nginx(server: Server, seconds: int, direct: dict | None) -> dict | None:
+    """/nodes.txt polls with the ETag through deploy/nginx.conf's proxy_cache in front of the service: the
+    cache answers them, asking the service about once a second."""
+    from tests.live_server import NGINX, nginx_in_front
+
+    if NGINX is None:
+        print("  nginx not installed: the poll through a shared cache is not measured")
+        return None
+    with tempfile.TemporaryDirectory() as folder, nginx_in_front(Path(folder), int(server.env["PORT"])) as front:
+        tag = fetch(front + "/nodes.txt", {})[1]["ETag"]
+        result = wrk(front + "/nodes.txt", {"If-None-Match": tag}, seconds)
+    return {
+        "scenario": "nodes.txt 304 through nginx's cache", "path": "/nodes.txt", "status": 304, "bytes": 0,
+        "rps": round(result["rps"]), "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000,
+        "ceiling_rps": direct["ceiling_rps"] if direct else 0,
+        "ratio": round(result["rps"] / direct["ceiling_rps"], 2) if direct else 0,
+        "mb_per_s": 0, "errors": result["errors"] + result["non2xx"],
+        "worker_rss_mib": round(max(server.workers_rss_kib().values()) / 1024, 1), "worker_growth_mib": 0,
+    }
+
+
 def token_costs(token: str) -> dict:
     """What verifying a bearer token costs in this process: first use (the signature) and later uses (cached)."""
     from datetime import datetime, timezone
@@ -413,6 +436,11 @@ def main() -> None:
             node_id = json.loads(fetch(f"{server.base}/nodes?perPage=1&page={size // 2}", {})[2])["data"][0]["id"]
             rows = measure(server, ceiling, token, node_id, args.seconds, only)
             undisturbed = next((row for row in rows if row["scenario"] == "varied nodes"), None)
+            if not only or "nginx" in only:
+                direct = next((row for row in rows if row["scenario"] == "nodes.txt 304"), None)
+                cached = through_nginx(server, args.seconds, direct)
+                if cached:
+                    rows.append(cached)
             if not only or "writes" in only:
                 rows.append(during_writes(server, token, node_id, args.seconds, undisturbed))
             if not only or "changes" in only:

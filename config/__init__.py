@@ -113,6 +113,13 @@ class Config:
     response_cache_bytes: int = setting(4 * 1024 * 1024, "RESPONSE_CACHE_BYTES", _integer, 0, 2**34)
     # Seconds within which a change made anywhere is served by every worker.
     data_freshness: float = setting(1.0, "DATA_FRESHNESS", float, 0.0, 10.0)
+    # Seconds a shared cache (a CDN, nginx proxy_cache) may serve an anonymous read without asking (0: it
+    # revalidates every time), and may serve it stale while the service answers errors or not at all.
+    shared_cache_seconds: int = setting(1, "SHARED_CACHE_SECONDS", _integer, 0, 86400)
+    stale_if_error_seconds: int = setting(86400, "STALE_IF_ERROR_SECONDS", _integer, 0, 30 * 86400)
+    # gzip bodies kept per worker, by the ETag of what they code (bytes): the text list is compressed once
+    # per data version.
+    coded_cache_bytes: int = setting(32 * 1024 * 1024, "CODED_CACHE_BYTES", _integer, 0, 2**34)
     # One JSON access line per request; off where the platform's router logs requests already.
     access_log: bool = setting(True, "ACCESS_LOG", _flag)
     # Origins allowed to call the API from a browser; empty: CORS off.

@@ -1,4 +1,4 @@
-"""Sending a representation with its validators, and answering conditional GET and HEAD (RFC 9110 §13).
+"""The validators of a representation, and conditional GET, HEAD and writes (RFC 9110 §13).
 
 `ETag` is strong; `If-None-Match` compares weakly and, when present, decides alone; otherwise
 `If-Modified-Since` gets a 304 only when the data shown last changed before the second it names (contract
@@ -17,7 +17,7 @@ import falcon
 
 from models import dating
 from models.dating import settled
-from resources.consistency import DATA_VERSION
+from resources.coding import GZIP, add_vary, coding_for
 
 
 @lru_cache(maxsize=256)
@@ -32,39 +32,46 @@ def last_modified_header(representation) -> str:
     return http_date(seconds + 1) if settled(seconds) else http_date(seconds)
 
 
-def send(req, resp, answer, *, private: bool) -> None:
-    """Sets the body and validators of `answer`'s representation, or answers 304 Not Modified."""
-    representation = answer.representation
-    resp.set_header(DATA_VERSION, str(answer.data_version))
-    resp.set_header("ETag", representation.etag_header)
+def send_representation(req, resp, representation, cache_control: str, gzip_body) -> None:
+    """`representation` with its validators, in the coding the request allows (`gzip_body()` gives its gzip
+    form), or 304 Not Modified."""
+    coding = coding_for(req, representation.size)
+    add_vary(resp, "Accept-Encoding")
+    resp.set_header("ETag", representation.gzip_etag_header if coding == GZIP else representation.etag_header)
     resp.set_header("Last-Modified", last_modified_header(representation))
-    # Caches may keep a response but must revalidate it (the validators make that cheap); a shared cache must
-    # not keep what a token was needed for.
-    resp.set_header("Cache-Control", "private, no-cache" if private else "no-cache")
+    resp.set_header("Cache-Control", cache_control)
     if not_modified(req, representation):
         resp.status = falcon.HTTP_NOT_MODIFIED
         return
     resp.content_type = representation.content_type
-    resp.data = representation.body
+    if coding == GZIP:
+        resp.set_header("Content-Encoding", GZIP)
+        resp.data = gzip_body()
+    else:
+        resp.data = representation.body
 
 
 def not_modified(req, representation) -> bool:
     header = req.get_header("If-None-Match")
     if header is not None:
-        if header == representation.etag_header:  # what a poller sends back, compared without parsing
+        # What a poller sends back, compared without parsing; the tag of either coding (contract §13).
+        if header == representation.etag_header or header == representation.gzip_etag_header:
             return True
-        return any(tag == "*" or str(tag) == representation.etag for tag in (req.if_none_match or ()))
+        return any(tag == "*" or str(tag) in (representation.etag, f"{representation.etag}-gzip")
+                   for tag in (req.if_none_match or ()))
     since = modified_since(req)
     return since is not None and representation.last_modified < since
 
 
 def precondition_failed(req, representation) -> bool:
     """If-Match (RFC 9110 §13.1.1) does not hold for the current `representation`: none of its tags is the
-    current one, compared strongly (a weak tag never matches); `*` matches any current representation."""
+    current one (of either coding), compared strongly (a weak tag never matches); `*` matches any current
+    representation."""
     if req.get_header("If-Match") is None:
         return False
     tags = req.if_match or ()
-    return not any(tag == "*" or (not tag.is_weak and str(tag) == representation.etag) for tag in tags)
+    current = (representation.etag, f"{representation.etag}-gzip")
+    return not any(tag == "*" or (not tag.is_weak and str(tag) in current) for tag in tags)
 
 
 def modified_since(req) -> int | None:

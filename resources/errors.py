@@ -7,6 +7,8 @@ import orjson
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
+from resources.coding import GZIP, MIN_BYTES, add_vary, coding_for, gzipped
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,23 @@ def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.
     if errors:
         body["errors"] = errors
     resp.content_type = PROBLEM_JSON
-    resp.data = orjson.dumps(body)
+    send_problem_body(req, resp, orjson.dumps(body))
+
+
+def send_problem_body(req, resp, body: bytes) -> None:
+    """Problems are bodies like any other: gzip from 1 KiB when allowed (a refused coding is no reason to
+    refuse the error too: identity then)."""
+    resp.data = body
+    if len(body) < MIN_BYTES:
+        return
+    add_vary(resp, "Accept-Encoding")
+    try:
+        coding = coding_for(req, len(body))
+    except falcon.HTTPNotAcceptable:
+        return
+    if coding == GZIP:
+        resp.set_header("Content-Encoding", GZIP)
+        resp.data = gzipped(body)
 
 
 def _title(error: falcon.HTTPError, status: int) -> str:

@@ -19,7 +19,6 @@ from peewee import Field, ModelSelect, fn
 
 from models import fold
 from models.distance import Near, with_distances, within
-from resources.conditional import send
 from resources.consistency import DATA_VERSION
 from resources.errors import bad_request, not_found
 from resources.media import JSON_ONLY
@@ -381,7 +380,7 @@ class ListCollection:
         query = self.spec.parse(req)
         refuse_aggregate(query)
         answer = self.representations.page(self.spec, query, req.path, req)
-        send(req, resp, answer, private=req.context.user is not None)
+        self.representations.send(req, resp, answer, private=req.context.user is not None)
 
     on_head = on_get
 
@@ -408,6 +407,6 @@ class ItemResource:
         if answer.representation is None:
             raise not_found(f"No {self.noun} {value!r}." if isinstance(value, str) else f"No {self.noun} {value}.",
                             headers={DATA_VERSION: str(answer.data_version)})
-        send(req, resp, answer, private=req.context.user is not None)
+        self.representations.send(req, resp, answer, private=req.context.user is not None)
 
     on_head = on_get

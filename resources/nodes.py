@@ -10,7 +10,8 @@ from models.base import MAX_NODE_ID
 from models.node import MAX_ASN
 from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
 from resources.bodies import MERGE_PATCH, load_json
-from resources.conditional import last_modified_header, precondition_failed, send
+from resources.coding import GZIP, coding_for, gzipped
+from resources.conditional import last_modified_header, precondition_failed
 from resources.consistency import DATA_VERSION, min_data_version
 from resources.errors import Problem, not_found
 from resources.hooks import require_permission
@@ -51,7 +52,7 @@ NODES = ListSpec(
 
 def address_list(req, resp, representations) -> None:
     """Every matching node's address, one a line (contract §7)."""
-    send(req, resp, representations.text(NODES, NODES.parse(req), req), private=False)
+    representations.send(req, resp, representations.text(NODES, NODES.parse(req), req), private=False)
 
 
 def stored_node(node_id: int):
@@ -70,14 +71,20 @@ def committed(resp, representations, write) -> None:
     resp.cache_control = ["no-store"]
 
 
-def written(resp, found, status=falcon.HTTP_OK) -> None:
+def written(req, resp, found, status=falcon.HTTP_OK) -> None:
     """The node's new record (read inside the write's transaction: another writer may remove it the moment that
-    commits) as the answer to the write, with its validators."""
+    commits) as the answer to the write, with its validators, in the coding the request allows."""
     resp.status = status
-    resp.set_header("ETag", found.etag_header)
+    coding = coding_for(req, found.size)
+    resp.vary = ["Accept-Encoding"]
+    resp.set_header("ETag", found.gzip_etag_header if coding == GZIP else found.etag_header)
     resp.set_header("Last-Modified", last_modified_header(found))
     resp.content_type = JSON
-    resp.data = found.body
+    if coding == GZIP:
+        resp.set_header("Content-Encoding", GZIP)
+        resp.data = gzipped(found.body)
+    else:
+        resp.data = found.body
 
 
 def write_problem(error: Exception) -> Problem:
@@ -116,7 +123,7 @@ class NodeCollection(ListCollection):
             raise write_problem(error) from None
         committed(resp, self.representations, write)
         resp.location = f"/nodes/{node_id}"
-        written(resp, found, falcon.HTTP_CREATED)
+        written(req, resp, found, falcon.HTTP_CREATED)
 
 
 class NodeTextList:
@@ -164,7 +171,7 @@ class NodeItem(ItemResource):
         except (AddressTaken, UnknownCity) as error:
             raise write_problem(error) from None
         committed(resp, self.representations, write)
-        written(resp, found)
+        written(req, resp, found)
 
     @falcon.before(require_permission(WRITE))
     @falcon.before(negotiate_among(JSON_ONLY))

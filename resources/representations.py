@@ -23,8 +23,10 @@ from models.database import database
 from models.dating import settled
 from readmodel.table import page_of
 from resources.cache import ResponseCache
-from resources.conditional import http_date, not_modified
-from resources.consistency import min_data_version
+from resources.caching import CachePolicy
+from resources.coding import CodedBodies, add_vary
+from resources.conditional import http_date, not_modified, send_representation
+from resources.consistency import DATA_VERSION, MIN_DATA_VERSION, min_data_version
 from resources.media import JSON, TEXT_UTF8
 
 
@@ -34,13 +36,15 @@ class Representation:
     content_type: str
     etag: str  # the opaque tag, unquoted
     last_modified: int  # seconds since the epoch: the second the data shown last changed
+    size: int  # of the body, kept when the body is not (the coding a request gets depends on it)
     # The header values, written once rather than on every response (a 304 poll is little else).
     etag_header: str
+    gzip_etag_header: str  # the tag of its gzip coding (contract §13)
     settled_header: str | None  # Last-Modified once that second is settled, else None (resources/conditional.py)
 
     def without_body(self) -> "Representation":
-        return Representation(None, self.content_type, self.etag, self.last_modified, self.etag_header,
-                              self.settled_header)
+        return Representation(None, self.content_type, self.etag, self.last_modified, self.size, self.etag_header,
+                              self.gzip_etag_header, self.settled_header)
 
 
 class Answer(NamedTuple):
@@ -50,7 +54,7 @@ class Answer(NamedTuple):
 
 def representation(body: bytes, content_type: str, last_modified: int) -> Representation:
     tag = hashlib.sha256(body).hexdigest()[:24]  # 96 bits; SHA-256 is the fastest digest here (SHA-NI)
-    return Representation(body, content_type, tag, last_modified, f'"{tag}"',
+    return Representation(body, content_type, tag, last_modified, len(body), f'"{tag}"', f'"{tag}-gzip"',
                           http_date(last_modified + 1) if settled(last_modified) else None)
 
 
@@ -123,9 +127,20 @@ def text_from_memory(table, query) -> tuple[bytes, int]:
 
 
 class Representations:
-    def __init__(self, read_model, cache: ResponseCache):
+    def __init__(self, read_model, cache: ResponseCache, coded: CodedBodies, policy: CachePolicy):
         self.read_model = read_model  # None: every answer comes from the database
         self.cache = cache
+        self.coded = coded
+        self.policy = policy
+
+    def send(self, req, resp, answer: Answer, *, private: bool) -> None:
+        """The answer's representation with its validators, in the coding the request allows, or 304."""
+        representation = answer.representation
+        resp.set_header(DATA_VERSION, str(answer.data_version))
+        # A cache must not answer a request naming a newer version with an older copy (contract §13).
+        add_vary(resp, "Accept-Encoding", MIN_DATA_VERSION)
+        send_representation(req, resp, representation, self.policy.header(private),
+                            lambda: self.coded.gzip(representation.etag, representation.body))
 
     def page(self, spec, query, path: str, req) -> Answer:
         """A page of a list as JSON with its pagination metadata (contract §3)."""

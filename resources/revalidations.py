@@ -8,7 +8,8 @@ So when the full path answers a conditional GET or HEAD 304 from a snapshot of t
 headers are kept, and a request that cannot be answered otherwise gets them again until the snapshot changes:
 
 - GET or HEAD with `If-None-Match`, without credentials (`Authorization`), a body or `X-Min-Data-Version`;
-- the same method, path, query string, `Accept`, `Origin` and `If-None-Match`, byte for byte;
+- the same method, path, query string, `Accept`, `Origin`, `If-None-Match` and `Accept-Encoding` (the tag a
+  304 names is its coding's), byte for byte;
 - the read model's snapshot is the one the 304 was made from, confirmed current within the freshness bound
   and holding every write this instance answered (the database is never read here: when confirmation is
   due, the full path does it).
@@ -29,7 +30,7 @@ from resources.middleware import RequestContext, request_id_for
 
 NOT_MODIFIED = "304 Not Modified"
 REPLIES = 256
-LONGEST = 2048  # characters of path, query string and the three headers together
+LONGEST = 2048  # characters of path, query string and the four headers together
 
 
 def replay_key(env: dict) -> tuple | None:
@@ -41,15 +42,17 @@ def replay_key(env: dict) -> tuple | None:
     method = env["REQUEST_METHOD"]
     if method != "GET" and method != "HEAD":
         return None
-    return method, env["PATH_INFO"], env.get("QUERY_STRING", ""), env.get("HTTP_ACCEPT"), env.get("HTTP_ORIGIN"), tag
+    return (method, env["PATH_INFO"], env.get("QUERY_STRING", ""), env.get("HTTP_ACCEPT"), env.get("HTTP_ORIGIN"), tag,
+            env.get("HTTP_ACCEPT_ENCODING"))
 
 
 def worth_keeping(key: tuple) -> bool:
-    _, path, query, accept, origin, tag = key
+    _, path, query, accept, origin, tag, encodings = key
     # The access line names the path as Falcon does: the same text when it is plain ASCII without a
     # trailing slash.
     plain_path = path.startswith("/") and path.isascii() and (path == "/" or not path.endswith("/"))
-    return plain_path and len(path) + len(query) + len(accept or "") + len(origin or "") + len(tag) <= LONGEST
+    return plain_path and (len(path) + len(query) + len(accept or "") + len(origin or "") + len(tag)
+                           + len(encodings or "")) <= LONGEST
 
 
 class ReplayingApp(falcon.App):

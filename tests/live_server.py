@@ -2,8 +2,10 @@
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -143,3 +145,26 @@ def gunicorn_master(pid: int) -> int:
     children = child_pids(pid)
     assert len(children) == 1, children
     return children[0]
+
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+@contextlib.contextmanager
+def nginx_in_front(folder: Path, upstream_port: int):
+    """deploy/nginx.conf, filled in as its header says, running in front of `upstream_port`; yields its base
+    URL. (Skip the test first when NGINX is None.)"""
+    listen = free_port()
+    text = string.Template((ROOT / "deploy" / "nginx.conf").read_text()).safe_substitute(
+        PREFIX=str(folder), LISTEN_PORT=listen, UPSTREAM_PORT=upstream_port)
+    conf = folder / "nginx.conf"
+    conf.write_text(text)
+    command = [NGINX, "-c", str(conf), "-e", str(folder / "error.log")]
+    if os.geteuid() == 0:  # its workers would be `nobody`, who cannot enter pytest's private temporary folders
+        command += ["-g", "user root;"]
+    subprocess.run([*command, "-t"], check=True, capture_output=True)
+    subprocess.run(command, check=True)
+    try:
+        yield f"http://127.0.0.1:{listen}"
+    finally:
+        subprocess.run([*command, "-s", "stop"], capture_output=True)

@@ -5,9 +5,7 @@ import json
 import logging
 import os
 import re
-import shutil
 import socket
-import string
 import subprocess
 import sys
 import threading
@@ -26,7 +24,7 @@ from models import LoginFailure, User
 from security.tokens import TokenService
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
 from tests.helpers import manage, write_csv
-from tests.live_server import ROOT, free_port, procfile_env, serve, wait_for_workers
+from tests.live_server import NGINX, ROOT, nginx_in_front, procfile_env, serve, wait_for_workers
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -223,28 +221,15 @@ def test_distinct_urls_cannot_grow_a_worker_past_its_cache(config, nodes):
     assert grown < 6 * 1024, f"{grown} KiB more after 20,000 more distinct URLs"
 
 
-def render_nginx(tmp_path, listen_port: int, upstream_port: int) -> Path:
-    text = string.Template((ROOT / "deploy" / "nginx.conf").read_text()).safe_substitute(
-        PREFIX=str(tmp_path), LISTEN_PORT=listen_port, UPSTREAM_PORT=upstream_port)
-    path = tmp_path / "nginx.conf"
-    path.write_text(text)
-    return path
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(), reason="no nginx")
+@pytest.mark.skipif(NGINX is None, reason="no nginx")
 def test_slow_clients_behind_nginx_do_not_stall_the_service(config, db, tmp_path):
     """Six clients trickling headers or a body a byte at a time hold nginx connections, not the two sync
     workers: every /ping meanwhile is answered at once. (Straight to gunicorn, two such clients stop it:
     hence the README's rule, a buffering proxy in front.)"""
     env = procfile_env(config.database_url, workers=2, HOST="127.0.0.1", TRUSTED_PROXY_HOPS="1")
-    listen = free_port()
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    with serve(env) as (base, _):
-        conf = render_nginx(tmp_path, listen, int(env["PORT"]))
-        subprocess.run([nginx, "-t", "-c", str(conf), "-e", str(tmp_path / "error.log")], check=True,
-                       capture_output=True)
-        subprocess.run([nginx, "-c", str(conf), "-e", str(tmp_path / "error.log")], check=True)
+    with serve(env) as (base, _), nginx_in_front(tmp_path, int(env["PORT"])) as front:
+        listen = int(front.rsplit(":", 1)[1])
         stop = threading.Event()
         try:
             def trickle(index: int) -> None:
@@ -269,5 +254,3 @@ def test_slow_clients_behind_nginx_do_not_stall_the_service(config, db, tmp_path
                 time.sleep(0.25)
         finally:
             stop.set()
-            subprocess.run([nginx, "-s", "stop", "-c", str(conf), "-e", str(tmp_path / "error.log")],
-                           capture_output=True)

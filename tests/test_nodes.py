@@ -125,7 +125,7 @@ def test_nodes_negotiates_with_q_values(client, nodes, accept, expected):
     headers = {"Accept": accept} if accept else {}
     result = client.simulate_get("/nodes", query_string="country=FR", headers=headers)
     assert result.status_code == 200
-    assert result.headers["vary"] == "Accept"
+    assert result.headers["vary"] == "Accept, Accept-Encoding, X-Min-Data-Version"
     if expected == "text":
         assert result.headers["content-type"] == TEXT
         assert lines(result) == [n["ip"] for n in data(client, "country=FR")]

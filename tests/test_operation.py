@@ -78,13 +78,13 @@ def test_cors_follows_the_origin_allow_list(other_app, db):
     assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
     # The answers depend on the Origin: caches must keep them apart (contract §9).
-    assert allowed.headers["vary"] == other.headers["vary"] == "Accept, Origin"
+    assert allowed.headers["vary"] == other.headers["vary"] == "Accept, Accept-Encoding, X-Min-Data-Version, Origin"
     assert client.simulate_get("/ping", headers={"Origin": "https://app.example.com"}).headers["vary"] == "Origin"
     assert preflight.headers["vary"] == "Origin"
 
 
 def test_without_cors_nothing_varies_on_origin(anonymous):
-    assert anonymous.simulate_get("/nodes").headers["vary"] == "Accept"
+    assert anonymous.simulate_get("/nodes").headers["vary"] == "Accept, Accept-Encoding, X-Min-Data-Version"
     assert "vary" not in anonymous.simulate_get("/ping").headers
 
 
