@@ -13,6 +13,7 @@ from readmodel.store import ReadModel
 from resources.auth import Login, Refresh
 from resources.cache import ResponseCache
 from resources.caching import CachePolicy
+from resources.changes import NodeChanges
 from resources.coding import CodedBodies
 from resources.consistency import version_ahead
 from resources.docs import DocsAssets, DocsPage, OpenApiDocument
@@ -82,6 +83,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     app.add_route("/cities/{city:id}", CityItem(representations, tokens))
     app.add_route("/nodes", NodeCollection(representations, tokens))
     app.add_route("/nodes.txt", NodeTextList(representations))
+    app.add_route("/nodes/changes", NodeChanges(representations, NODES.filters))
     app.add_route("/nodes/{node:node_id}", NodeItem(representations, tokens))
 
     document = OpenApiDocument(policy)

@@ -63,6 +63,8 @@ SCENARIOS = [
     ("nodes.txt CIDR blocks", "/nodes.txt?aggregate=cidr", False, {}),
     ("nodes.txt CIDR IPv4 304", "/nodes.txt?aggregate=cidr&family=4", False, {"conditional": True}),
     ("auth refresh", "/auth/refresh", True, {"method": "POST"}),
+    ("changes feed, 1,000 behind", "/nodes/changes?after={feed_after}", False, {}),
+    ("changes feed, caught up", "/nodes/changes?after={version}", False, {}),
 ]
 
 
@@ -174,7 +176,8 @@ def measure(server: Server, ceiling: Server, token: str, node_id: int, seconds: 
     for name, path, needs_token, extra in SCENARIOS:
         if only and name not in only:
             continue
-        path = path.format(node_id=node_id)
+        version = int(fetch(server.base + "/nodes?perPage=1", {})[1]["X-Data-Version"])
+        path = path.format(node_id=node_id, feed_after=version - 1000, version=version)
         headers = {"Authorization": f"Bearer {token}"} if needs_token else {}
         headers.update(extra.get("headers", {}))
         method = extra.get("method", "GET")

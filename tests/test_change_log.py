@@ -57,7 +57,7 @@ def test_pruning_drops_old_entries_and_a_reader_behind_the_floor_reads_everythin
     old = load_snapshot(LISTS, None)
     upsert_nodes([NodeRow(line=1, ip="192.0.2.2", city=BERLIN)])
     with write_transaction():
-        prune_change_log(now=2**40)  # everything is old
+        prune_change_log(now=2**40, keep_changes=0, every=0)  # everything is old
     assert versions().change_log_floor == versions().data and changed_node_ids(0) == []
     caught_up = load_snapshot(LISTS, old)
     assert len(caught_up.nodes) == 2 and caught_up.nodes is not old.nodes

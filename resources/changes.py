@@ -1,0 +1,110 @@
+"""GET /nodes/changes?after=V (contract §13): what changed in the node list after data version V, oldest first.
+
+Read from the change log (models/node_changes.py) in one consistent view with the data version. The filters of
+/nodes apply to a node's state before and after each change: a node that leaves the filtered set is `removed`
+(with its last state), one that enters it `created`, one that stays `updated`. So applying the entries to the
+list at V gives the list at `meta.version` exactly; `next` continues after the last entry, `null` when caught
+up. V older than the kept history is a 410; newer than the data, a 400.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+import orjson
+from marshmallow import Schema, ValidationError, validate
+
+from models import City, Country, Region
+from models.base import MAX_NODE_ID
+from models.data_version import VersionAhead, read_versions
+from models.database import database
+from models.node_changes import STATE, changes_between
+from readmodel.snapshot import read_transaction
+from resources.consistency import min_data_version
+from resources.errors import Problem, bad_request
+from resources.media import JSON
+from resources.representations import Answer, representation
+from schemas.fields import DecimalInteger
+from schemas.nodes import render_node
+
+FILTERS = ("country", "city", "region", "asn", "family")
+DEFAULT_PER_PAGE = MAX_PER_PAGE = 1000
+ACTIONS = {(True, False): b"created", (False, True): b"removed", (True, True): b"updated"}
+
+
+def feed_query_schema(node_filters: dict) -> Schema:
+    declared = {
+        "after": DecimalInteger(required=True, validate=validate.Range(0, MAX_NODE_ID)),
+        "perPage": DecimalInteger(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE)),
+        **{name: node_filters[name].field() for name in FILTERS},
+    }
+    return Schema.from_dict(declared, name="NodeChangesQuery")()
+
+
+class NodeChanges:
+    def __init__(self, representations, node_filters: dict):
+        self.representations = representations
+        self.node_filters = {name: node_filters[name] for name in FILTERS}
+        self.schema = feed_query_schema(node_filters)
+
+    def on_get(self, req, resp):
+        after, per_page, filters = self._parse(req)
+        at_least = min_data_version(req)
+        with read_transaction():
+            versions = read_versions(database)
+            if versions.data < at_least:
+                raise VersionAhead(at_least, versions.data)
+            if after > versions.data:
+                raise bad_request({"after": [f"No data is at version {after} yet: the newest is {versions.data}."]})
+            if after < versions.change_log_floor:
+                raise Problem(410, f"The change history no longer reaches back to version {after} (it holds the "
+                                   f"changes after {versions.change_log_floor}): read the whole list again "
+                                   "(/nodes or /nodes.txt), then follow the changes after its X-Data-Version.")
+            rows = changes_between(after, versions.data, filters, per_page + 1)
+            entries = self._entries(rows[:per_page])
+        more = len(rows) > per_page
+        reached = rows[per_page - 1][0] if more else versions.data
+        others = [(name, value) for name, value in req.params.items() if name != "after"]
+        following = f"/nodes/changes?{urlencode([('after', reached), *others])}" if more else None
+        body = (b'{"data":[' + b",".join(entries) + b'],"meta":'
+                + orjson.dumps({"version": reached, "next": following}) + b"}")
+        modified = max([row[2] for row in rows[:per_page]], default=versions.reference_changed_at)
+        self.representations.send(req, resp, Answer(representation(body, JSON, modified), versions.data),
+                                  private=False)
+
+    on_head = on_get
+
+    def _parse(self, req) -> tuple[int, int, dict]:
+        params = req.params
+        known = ", ".join(self.schema.fields)
+        errors = {name: [f"Unknown parameter; this endpoint accepts: {known}."]
+                  for name in params if name not in self.schema.fields}
+        errors.update({name: ["Given more than once; give it once (a list is comma-separated)."]
+                       for name, value in params.items() if isinstance(value, list) and name not in errors})
+        if errors:
+            raise bad_request(errors)
+        try:
+            args = self.schema.load(params)
+        except ValidationError as error:
+            raise bad_request(error.messages) from None
+        filters = {name: spec.normalise(args[name]) for name, spec in self.node_filters.items() if name in args}
+        return args["after"], args["perPage"], filters
+
+    @staticmethod
+    def _entries(rows: list) -> list[bytes]:
+        """Each logged change as `{"version","action","node"}`; a removed node as it last was."""
+        width = len(STATE)
+        states = [dict(zip(STATE, row[5:5 + width] if row[3] else row[5 + width:5 + 2 * width])) for row in rows]
+        cities = list({state["city_id"] for state in states})
+        places = {city.id: city for city in City.select(City, Country, Region).join(Country).switch(City)
+                  .join(Region).where(City.id.in_(cities))} if cities else {}
+        entries = []
+        for row, state in zip(rows, states):
+            version, node_id, _, now_in, was_in = row[:5]
+            action = ACTIONS[(bool(now_in), bool(was_in))]
+            city = places[state["city_id"]]
+            node = SimpleNamespace(id=node_id, ip=state["ip"], asn=state["asn"], network=state["network"],
+                                   city=city, country=city.country, region=city.region,
+                                   created_at=state["created_at"], updated_at=state["updated_at"])
+            entries.append(b'{"version":%d,"action":"%s","node":%s}' % (version, action, render_node(node)))
+        return entries
