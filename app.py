@@ -9,6 +9,7 @@ from config import Config
 from config.logs import AccessLog
 from models import connect_database, releases_per_request
 from models.data_version import VersionAhead
+from observability.metrics import Metrics
 from readmodel.store import ReadModel
 from resources.auth import Login, Refresh
 from resources.cache import ResponseCache
@@ -22,6 +23,7 @@ from resources.health import Health
 from resources.locations import CITIES, COUNTRIES, REGIONS, CityCollection, CityItem, CountryCollection, \
     CountryItem, RegionCollection, RegionItem
 from resources.media import install_media_handlers
+from resources.metrics import MetricsText
 from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext, VaryOnOrigin
 from resources.nodes import NODES, NodeCollection, NodeItem, NodeTextList
 from resources.paths import IdConverter, NodeIdConverter
@@ -38,7 +40,11 @@ def utc_clock() -> datetime:
 
 
 def make_read_model(config: Config) -> ReadModel | None:
-    return ReadModel(LISTS, config.data_freshness) if config.read_model else None
+    return ReadModel(LISTS, config.data_freshness, metrics=metrics_of(config)) if config.read_model else None
+
+
+def metrics_of(config: Config) -> Metrics:
+    return Metrics(enabled=config.metrics_token is not None)
 
 
 def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_model="from config") -> falcon.App:
@@ -50,10 +56,13 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     if read_model == "from config":
         read_model = make_read_model(config)
     policy = CachePolicy.of(config.shared_cache_seconds, config.stale_if_error_seconds)
-    representations = Representations(read_model, ResponseCache(config.response_cache_bytes),
-                                      CodedBodies(config.coded_cache_bytes), policy)
+    metrics = metrics_of(config)
+    representations = Representations(read_model,
+                                      ResponseCache(config.response_cache_bytes, metrics.cache("responses")),
+                                      CodedBodies(config.coded_cache_bytes, metrics.cache("gzip_bodies")), policy)
 
-    request_context = RequestContext(config.trusted_proxy_hops, AccessLog() if config.access_log else None)
+    request_context = RequestContext(config.trusted_proxy_hops, AccessLog() if config.access_log else None,
+                                     metrics)
     middleware = [request_context]
     if config.cors_origins:
         middleware.append(falcon.CORSMiddleware(
@@ -64,9 +73,9 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     middleware.append(RequestBodyLimit(config.max_body_bytes))
     if releases_per_request():  # only pooled connections go back after each request
         middleware.append(DatabaseSession())
-    app = ReplayingApp(read_model, request_context, middleware=middleware)
+    app = ReplayingApp(read_model, request_context, metrics.cache("replayed_304"), middleware=middleware)
     install_media_handlers(app)
-    install_error_handlers(app, config.retry_after)
+    install_error_handlers(app, config.retry_after, metrics)
     app.add_error_handler(VersionAhead, version_ahead)
     app.router_options.converters["id"] = IdConverter
     app.router_options.converters["node_id"] = NodeIdConverter
@@ -85,6 +94,9 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
     app.add_route("/nodes.txt", NodeTextList(representations))
     app.add_route("/nodes/changes", NodeChanges(representations, NODES.filters))
     app.add_route("/nodes/{node:node_id}", NodeItem(representations, tokens))
+
+    if config.metrics_token is not None:
+        app.add_route("/metrics", MetricsText(config.metrics_token))
 
     document = OpenApiDocument(policy)
     app.add_route("/openapi.json", document, suffix="json")

@@ -1,15 +1,34 @@
 """gunicorn settings for the Procfile's `web` process; HOST, PORT and WEB_CONCURRENCY come from config."""
+import glob
+import os
+import shutil
 import sys
+import tempfile
 import time
 
-from config import Config
-from config.logs import LOGGING, lighten_logging
+from config import Config, ConfigError
+from config.logs import LOGGING, lighten_logging, startup_failed
 from readmodel.heap import tune_malloc
 # Maps the instance's data version counter here, in the master, so that every worker forked from it shares
 # it: a write answered by one worker is read by the next request on any other (contract §12).
 import readmodel.instance_version  # noqa: F401,E402
 
-_config = Config.from_env()
+try:
+    _config = Config.from_env()
+except ConfigError as _error:
+    # One JSON line, like every other line the service writes, and exit 1 (not gunicorn's traceback).
+    startup_failed(_error)
+
+# /metrics (METRICS_TOKEN set): every worker writes its metrics to files in one folder that any worker's scrape
+# reads (prometheus_client's multiprocess mode). Set before any worker is forked, and before anything imports
+# prometheus_client, which reads it once; emptied at start (an operator's own folder may hold a previous run's).
+_metrics_folder_made = None
+if _config.metrics_token is not None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        for _stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+            os.remove(_stale)
+    else:
+        _metrics_folder_made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="perfops-metrics-")
 
 bind = f"{_config.host}:{_config.port}"
 workers = _config.web_concurrency
@@ -41,11 +60,29 @@ WARM_UP_SECONDS = 30
 
 
 def post_worker_init(worker):
-    """A new worker serves once its read model is built, so the workers already serving take the traffic
-    meanwhile instead of it being answered slowly from the database; it tells the arbiter it is alive."""
+    """A worker replacing another (recycled, killed, a reload) serves once its read model is built, so the
+    workers already serving take the traffic meanwhile instead of it being answered slowly from the database;
+    it tells the arbiter it is alive. On a fresh start no worker serves yet: each serves at once, from the
+    database until its read model is built (contract §14: an instance answers within 2 s of binding)."""
     read_model = getattr(sys.modules.get("wsgi"), "read_model", None)
     if read_model is None:
+        return
+    read_model.start()
+    if not read_model.instance.serving_from_memory:
         return
     deadline = time.monotonic() + WARM_UP_SECONDS
     while not read_model.wait_until_built(timeout=1.0) and not read_model.failing and time.monotonic() < deadline:
         worker.notify()
+
+
+def child_exit(server, worker):
+    """A worker that is gone no longer reports its read model (the gauges kept per live worker)."""
+    if _config.metrics_token is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_folder_made is not None:
+        shutil.rmtree(_metrics_folder_made, ignore_errors=True)

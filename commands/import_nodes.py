@@ -3,7 +3,8 @@
 The file has a header row; `ip` and `city` (a GeoNames id) are required, `asn` and `network` optional. A row
 whose address exists updates that node. The first bad row stops the import with a message naming its line,
 and nothing is written. With --sync, the nodes not in the file are removed too, within the guard. Each change
-is one JSON line on standard output (action, node id, address, `manage.py`) once it has been committed.
+is one JSON line on standard output (action, node id, address, `manage.py`) once it has been committed, for the
+first LOGGED_CHANGES changes; then one line counts them all (contract §14).
 """
 import csv
 import sys
@@ -18,6 +19,8 @@ from models.node_writes import (NodeRow, TooManyRemovals, UnknownAddresses, Unkn
 from schemas.fields import NETWORK_NAME, canonical_address
 
 ACTOR = "manage.py"
+# Changes logged one line each before the summary line: a bounded burst however large the file.
+LOGGED_CHANGES = 1000
 
 REQUIRED = ("ip", "city")
 OPTIONAL = ("asn", "network")
@@ -135,7 +138,7 @@ def run(args) -> int:
         print("import-nodes: --allow-removals takes a count of 0 or more, with --sync", file=sys.stderr)
         return 2
     try:
-        with changes_logged(ACTOR) as changes:
+        with changes_logged(ACTOR, LOGGED_CHANGES) as changes:
             total, counts = import_file(args.file, args.sync, args.allow_removals, changes)
     except ImportFailed as error:
         print(f"import-nodes: {error}; nothing was imported", file=sys.stderr)
@@ -159,7 +162,7 @@ def remove(args) -> int:
         print(f"remove-nodes: {error}; nothing was removed", file=sys.stderr)
         return 1
     try:
-        with changes_logged(ACTOR) as changes:
+        with changes_logged(ACTOR, LOGGED_CHANGES) as changes:
             removed = remove_nodes(ips, changes)
     except UnknownAddresses as error:
         print(f"remove-nodes: {error}; nothing was removed", file=sys.stderr)

@@ -124,6 +124,9 @@ class Config:
     access_log: bool = setting(True, "ACCESS_LOG", _flag)
     # Origins allowed to call the API from a browser; empty: CORS off.
     cors_origins: tuple[str, ...] = setting((), "CORS_ORIGINS", _origins)
+    # The bearer token GET /metrics asks for (Prometheus's `authorization` credentials); unset: no /metrics,
+    # and nothing is recorded.
+    metrics_token: str | None = setting(None, "METRICS_TOKEN", _text, strip=False)
     version: str = API_VERSION
     # None: a secret generated once and kept in the database, shared by every worker and instance.
     jwt_secret: str | None = setting(None, "JWT_SECRET", _text, strip=False)

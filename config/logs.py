@@ -139,6 +139,15 @@ class AccessLog:
         }).decode() + "\n", now)
 
 
+def startup_failed(error: Exception) -> None:
+    """A setting the service cannot start with: one JSON line on stdout naming it, then exit status 1."""
+    sys.stdout.write(orjson.dumps({
+        "time": _timestamp(time.time()), "level": "critical", "logger": "perfops.config",
+        "message": f"cannot start: {error}"}).decode() + "\n")
+    sys.stdout.flush()
+    raise SystemExit(1)
+
+
 def lighten_logging() -> None:
     """Skip what no line here uses: the caller's file and line (a stack walk per record, as the logging
     documentation's "Optimization" section describes), thread and process names."""
@@ -168,20 +177,27 @@ LOGGING = {
 class ChangeLog:
     """One JSON line per change to a node (contract §10): the action, the node's id and address, who made it
     (a user id, or `manage.py`) and the request id. Lines are spooled while the change is made and written
-    when `publish` is called after the commit, so a rolled-back write leaves no line that says it happened;
-    a million changes spool to a temporary file, not to memory."""
+    when `publish` is called after the commit, so a rolled-back write leaves no line that says it happened.
 
-    def __init__(self, actor: str):
+    With a `limit` (bulk imports, contract §14), only the first `limit` changes get a line each, then one
+    summary line counts them all: platform log routers drop bursts of a million lines."""
+
+    def __init__(self, actor: str, limit: int | None = None):
         self.actor = actor
+        self.limit = limit
         self.count = 0
+        self.counts: dict[str, int] = {}
         self._spool = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+b")
 
     def record(self, action: str, node_id: int, ip: str) -> None:
+        self.count += 1
+        self.counts[action] = self.counts.get(action, 0) + 1
+        if self.limit is not None and self.count > self.limit:
+            return
         self._spool.write(orjson.dumps({
             "time": _timestamp(time.time()), "level": "info", "logger": "perfops.nodes",
             "message": f"node {action}", "request_id": request_id.get(), "action": action,
             "node_id": node_id, "ip": ip, "user_id": self.actor}) + b"\n")
-        self.count += 1
 
     def publish(self) -> None:
         self._spool.seek(0)
@@ -191,6 +207,14 @@ class ChangeLog:
             if len(batch) == 10_000:
                 stdout_lines.write(*batch)
                 batch = []
+        if self.limit is not None:
+            batch.append(orjson.dumps({
+                "time": _timestamp(time.time()), "level": "info", "logger": "perfops.nodes",
+                "message": f"{self.count} node change(s), the first {min(self.count, self.limit)} logged one "
+                           "by one", "request_id": request_id.get(), "user_id": self.actor,
+                "changes": self.count, "logged": min(self.count, self.limit),
+                **{action: self.counts.get(action, 0) for action in ("created", "updated", "removed")}}).decode()
+                + "\n")
         stdout_lines.write(*batch)
         self._spool.close()
 
@@ -199,9 +223,9 @@ class ChangeLog:
 
 
 @contextlib.contextmanager
-def changes_logged(actor: str):
+def changes_logged(actor: str, limit: int | None = None):
     """A ChangeLog whose lines are written when the block (the write transaction inside it) completes."""
-    log = ChangeLog(actor)
+    log = ChangeLog(actor, limit)
     try:
         yield log
     except BaseException:

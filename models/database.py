@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase, __exception_wrapper__
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -39,7 +39,8 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         statement = f"BEGIN ISOLATION LEVEL {isolation_level}" if isolation_level else "BEGIN"
         if self.statement_timeout:
             statement = f"{statement}; {self._timeout_sql}"
-        self.cursor().execute(statement)
+        with __exception_wrapper__:  # the driver's errors as peewee's, as peewee's own begin() does
+            self.cursor().execute(statement)
 
     def execute_sql(self, sql, params=None):
         if self.statement_timeout and not self.in_transaction():

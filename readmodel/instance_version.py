@@ -14,11 +14,13 @@ import multiprocessing
 import struct
 
 COUNTER = struct.Struct("q")
+# A second 8 bytes after the counter: set once any worker of the instance has built its read model.
+BUILT_AT = COUNTER.size
 
 
 class InstanceVersion:
     def __init__(self):
-        self._memory = mmap.mmap(-1, COUNTER.size)  # anonymous and shared: forked workers see one counter
+        self._memory = mmap.mmap(-1, 2 * COUNTER.size)  # anonymous and shared: forked workers see one counter
         # A process-shared semaphore: raising is a read-compare-write, done one process at a time.
         self._lock = multiprocessing.get_context("fork").Lock()
 
@@ -39,6 +41,16 @@ class InstanceVersion:
         with self._lock:
             if version < COUNTER.unpack_from(self._memory)[0]:
                 COUNTER.pack_into(self._memory, 0, version)
+
+
+    @property
+    def serving_from_memory(self) -> bool:
+        """Some worker of this instance has built its read model (it serves, so a new worker may warm up
+        before it takes requests); False on a fresh start, when no worker serves yet."""
+        return COUNTER.unpack_from(self._memory, BUILT_AT)[0] != 0
+
+    def read_model_built(self) -> None:
+        COUNTER.pack_into(self._memory, BUILT_AT, 1)
 
 
 # The instance's counter: made in gunicorn's master before it forks the workers (see gunicorn.conf.py).

@@ -27,18 +27,22 @@ from readmodel.heap import release_free_memory
 from readmodel.instance_version import InstanceVersion, shared
 from readmodel.nodes import ReadModelLimit
 from readmodel.snapshot import Snapshot, load_snapshot
+from observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 # How long a request waits for a delta being loaded before it answers from the database instead.
 DELTA_WAIT = 2.0
 # After a failed refresh (database away), the refresher tries again this much later.
 RETRY_DELAY = 1.0
+# While refreshes keep failing the same way, one line says so this often, not one a retry.
+FAILURE_LOG_EVERY = 60.0
 
 
 class ReadModel:
     def __init__(self, specs: dict, freshness: float, clock: Callable[[], float] = time.monotonic,
-                 instance: InstanceVersion = shared):
+                 instance: InstanceVersion = shared, metrics: Metrics = Metrics(enabled=False)):
         self.specs = specs
+        self.metrics = metrics  # the data version served, when it was confirmed, failed refreshes
         self.freshness = freshness
         self.clock = clock
         self.instance = instance  # the newest version a write on this instance committed
@@ -50,6 +54,7 @@ class ReadModel:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self.failing = False  # the last refresh failed (the database is away); it is retried
+        self._failure_logged = (None, float("-inf"))  # the failure last logged, and when
 
     # --- the request side -----------------------------------------------------------------------
 
@@ -72,7 +77,7 @@ class ReadModel:
             if snapshot is not None and snapshot.versions.data >= at_least:
                 return snapshot
         snapshot = self._snapshot
-        self._start()
+        self.start()
         if snapshot is None:
             return None
         looked_at = self.clock()
@@ -98,7 +103,7 @@ class ReadModel:
     def wait_until_built(self, timeout: float, until_failure: bool = True) -> bool:
         """Blocks until there is a snapshot (a worker warming up), or (`until_failure`) a refresh failed;
         True when there is a snapshot."""
-        self._start()
+        self.start()
         with self._changed:
             self._changed.wait_for(lambda: self._snapshot is not None or (until_failure and self.failing), timeout)
             return self._snapshot is not None
@@ -113,7 +118,8 @@ class ReadModel:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Starts the refresher, unless it runs (the first request starts it too)."""
         if self._stopped:
             return
         if self._thread is None or not self._thread.is_alive():
@@ -130,8 +136,12 @@ class ReadModel:
             try:
                 self.refresh()
                 delay = interval
+                if self._failure_logged[0] is not None:
+                    log.info("read model refresh works again")
+                    self._failure_logged = (None, float("-inf"))
             except (peewee.DatabaseError, peewee.InterfaceError, ReadModelLimit) as error:
-                log.warning("read model refresh failed: %s", error)
+                self.metrics.database_error("refresh")
+                self._log_failure(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
                 delay = self._failed()
             except Exception:  # the refresher must outlive anything; requests fall back to the database
                 log.exception("read model refresh failed")
@@ -142,6 +152,16 @@ class ReadModel:
                         database.close()  # back to the pool between refreshes
             with self._changed:
                 self._changed.wait_for(self._behind, timeout=delay if delay > 0 else None)
+
+    def _log_failure(self, reason: str) -> None:
+        """A failure once when it starts or changes, then once every FAILURE_LOG_EVERY seconds while it lasts
+        (a database without the schema would otherwise log a line a second on every worker)."""
+        last_reason, last_at = self._failure_logged
+        now = time.monotonic()
+        if reason != last_reason or now - last_at >= FAILURE_LOG_EVERY:
+            log.warning("read model refresh failed: %s", reason, extra={"fields": {
+                "retry_seconds": RETRY_DELAY, "next_line_within_seconds": FAILURE_LOG_EVERY}})
+            self._failure_logged = (reason, now)
 
     def _failed(self) -> float:
         with self._changed:
@@ -167,6 +187,8 @@ class ReadModel:
             self._full_build = False
             self.failing = False
             self._changed.notify_all()
+        self.instance.read_model_built()
+        self.metrics.snapshot(snapshot.versions.data)
         if built:
             # What the build freed, and the snapshot it replaced, go back to the system: cycles first.
             gc.collect()

@@ -21,6 +21,8 @@ import sys
 import threading
 from collections import OrderedDict, deque
 
+from observability.metrics import NoCounter
+
 # What an OrderedDict entry costs beyond the objects it holds (hash slot and link), rounded up.
 DICT_ENTRY_BYTES = 112
 # Entries at most, per byte of budget: bounds the bookkeeping for many tiny bodies (304 polls, empty pages).
@@ -45,8 +47,9 @@ def entry_size(key: tuple, version: int, representation) -> int:
 
 
 class ResponseCache:
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, counter=NoCounter()):
         self.max_bytes = max_bytes
+        self.counter = counter  # hits and misses, for /metrics
         self.max_entries = max_bytes // BYTES_PER_ENTRY
         self._entries: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (version, representation, size)
         self.bytes = 0
@@ -60,7 +63,9 @@ class ResponseCache:
     def get(self, key: tuple, version: int):
         found = self._entries.get(key)
         if found is None or found[0] != version:
+            self.counter.miss()
             return None
+        self.counter.hit()
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import falcon
 
+from observability.metrics import NoCounter
+
 GZIP = "gzip"
 IDENTITY = "identity"
 MIN_BYTES = 1024  # smaller bodies are sent as they are (a gzip header and trailer alone are 18 bytes)
@@ -75,8 +77,9 @@ def gzipped(body: bytes) -> bytes:
 class CodedBodies:
     """gzip bodies by a key naming their identity body (an ETag), least recently used out, bounded by bytes."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, counter=NoCounter()):
         self.max_bytes = max_bytes
+        self.counter = counter  # hits and misses, for /metrics
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -86,7 +89,9 @@ class CodedBodies:
             found = self._bodies.get(key)
             if found is not None:
                 self._bodies.move_to_end(key)
+                self.counter.hit()
                 return found
+        self.counter.miss()
         coded = gzipped(body)
         if len(coded) <= self.max_bytes // 4:  # one body may not push out most of the others
             with self._lock:

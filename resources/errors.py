@@ -1,12 +1,15 @@
 """Every error is RFC 9457 problem details in JSON, whatever the Accept header (contract §4)."""
 import logging
+import sqlite3
 from http import HTTPStatus
 
 import falcon
 import orjson
 import peewee
+import psycopg2
 from playhouse.pool import MaxConnectionsExceeded
 
+from observability.metrics import Metrics
 from resources.coding import GZIP, MIN_BYTES, add_vary, coding_for, gzipped
 
 PROBLEM_JSON = "application/problem+json"
@@ -75,16 +78,39 @@ def _default_detail(req: falcon.Request, resp: falcon.Response, status: int) -> 
     return None
 
 
-def install_error_handlers(app: falcon.App, retry_after: int) -> None:
+# Failures of the database itself, not of the request: peewee's, and the drivers' own should one escape
+# unwrapped (a statement run on a raw cursor).
+UNAVAILABLE = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded, psycopg2.OperationalError,
+               psycopg2.InterfaceError, sqlite3.OperationalError)
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a relation that does not exist
+
+
+def schema_missing(error: Exception) -> bool:
+    """The schema is not there yet (`migrate` has not run): PostgreSQL's undefined table, wrapped by peewee or
+    not. (SQLite says "no such table" with an OperationalError, unavailable anyway.)"""
+    causes = [error, *error.args[:1], error.__context__]
+    return any(getattr(cause, "pgcode", None) == UNDEFINED_TABLE for cause in causes) or (
+        str(error).startswith("no such table"))
+
+
+def install_error_handlers(app: falcon.App, retry_after: int, metrics: Metrics = Metrics(False)) -> None:
     app.set_error_serializer(serialize_problem)
 
     def database_unavailable(req, resp, error, params):
-        log.error("database unavailable on %s %s: %s", req.method, req.path, error)
-        raise Problem(
-            503,
-            "The database is unavailable; try again shortly.",
-            headers={"Retry-After": str(retry_after)},
-        )
+        metrics.database_error("request")
+        if schema_missing(error):
+            log.error("the database has no schema on %s %s: %s", req.method, req.path, error)
+            detail = ("The database has no schema yet: run `python manage.py migrate` (the Procfile's release "
+                      "phase does).")
+        else:
+            log.error("database unavailable on %s %s: %s", req.method, req.path, error)
+            detail = "The database is unavailable; try again shortly."
+        raise Problem(503, detail, headers={"Retry-After": str(retry_after)})
+
+    def database_error(req, resp, error, params):
+        if schema_missing(error):
+            database_unavailable(req, resp, error, params)
+        unexpected(req, resp, error, params)
 
     def unexpected(req, resp, error, params):
         # Through logging, so the traceback is one JSON line carrying the request id (Falcon's default
@@ -93,5 +119,7 @@ def install_error_handlers(app: falcon.App, retry_after: int) -> None:
         raise Problem(500, "Something went wrong on our side; the logs hold the details under this request's id.")
 
     app.add_error_handler(Exception, unexpected)
-    for error_type in (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded):
+    app.add_error_handler(peewee.ProgrammingError, database_error)
+    app.add_error_handler(psycopg2.ProgrammingError, database_error)
+    for error_type in UNAVAILABLE:
         app.add_error_handler(error_type, database_unavailable)

@@ -6,9 +6,12 @@ import time
 import falcon
 
 from config.logs import AccessLog, request_id
+from observability.metrics import Metrics
 from models import database
 from resources.client import address_of, client_address
 
+# Where process_response leaves the matched route template in the WSGI environment.
+ROUTE_KEY = "perfops.route"
 # An incoming X-Request-ID (Heroku's router sends one) is kept if it is a plain token.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 
@@ -20,11 +23,12 @@ def request_id_for(incoming: str | None) -> str:
 
 class RequestContext:
     """Gives each request an id (the caller's X-Request-ID, or a new one), returns it, puts it in every log
-    line written meanwhile, and writes one access line when the response is ready."""
+    line written meanwhile, and writes one access line and records its metrics when the response is ready."""
 
-    def __init__(self, trusted_proxy_hops: int, access_log: AccessLog | None):
+    def __init__(self, trusted_proxy_hops: int, access_log: AccessLog | None, metrics: Metrics = Metrics(False)):
         self.trusted_proxy_hops = trusted_proxy_hops
         self.access_log = access_log
+        self.metrics = metrics
 
     def process_request(self, req, resp):
         req.context.request_id = request_id_for(req.get_header("X-Request-ID"))
@@ -38,6 +42,12 @@ class RequestContext:
         resp.set_header("X-Content-Type-Options", "nosniff")
         if self.access_log:
             self.log_access(req, resp)
+        if self.metrics.enabled:
+            # The route the request matched, kept in the environment for a replayed 304 of it
+            # (resources/revalidations.py).
+            req.env[ROUTE_KEY] = req.uri_template
+            self.metrics.request(req.uri_template, req.method, resp.status_code,
+                                 time.perf_counter() - req.context.started)
         request_id.set(None)
 
     def log_access(self, req, resp):
@@ -46,8 +56,9 @@ class RequestContext:
                               time.perf_counter() - context.started, context.user_id,
                               client_address(req, self.trusted_proxy_hops))
 
-    def log_replayed(self, env: dict, request_id: str, status: int, started: float) -> None:
-        """The access line of a request answered before the framework (resources/revalidations.py)."""
+    def log_replayed(self, env: dict, request_id: str, status: int, started: float, route: str | None) -> None:
+        """The access line and metrics of a request answered before the framework (resources/revalidations.py)."""
+        self.metrics.request(route, env["REQUEST_METHOD"], status, time.perf_counter() - started)
         if self.access_log:
             self.access_log.write(request_id, env["REQUEST_METHOD"], env["PATH_INFO"], status,
                                   time.perf_counter() - started, None,

@@ -26,7 +26,8 @@ from collections import OrderedDict
 
 import falcon
 
-from resources.middleware import RequestContext, request_id_for
+from observability.metrics import NoCounter
+from resources.middleware import ROUTE_KEY, RequestContext, request_id_for
 
 NOT_MODIFIED = "304 Not Modified"
 REPLIES = 256
@@ -58,8 +59,9 @@ def worth_keeping(key: tuple) -> bool:
 class ReplayingApp(falcon.App):
     """A falcon.App that answers a repeated revalidation with the 304 the full path gave it (see above)."""
 
-    def __init__(self, read_model, request_context: RequestContext, **options):
+    def __init__(self, read_model, request_context: RequestContext, counter=NoCounter(), **options):
         super().__init__(**options)
+        self._counter = counter  # replays, and revalidations answered by the full path, for /metrics
         self._read_model = read_model  # None: every answer comes from the database, nothing is kept
         self._request_context = request_context
         # key -> (the snapshot's versions, headers, where the request id goes). The versions object stands for
@@ -76,18 +78,20 @@ class ReplayingApp(falcon.App):
             return super().__call__(env, start_response)
         reply = self._replies.get(key)
         if reply is not None and reply[0] is snapshot.versions:
+            self._counter.hit()
             return self._replay(env, start_response, reply)
-        return super().__call__(env, self._keeping(key, snapshot, start_response))
+        self._counter.miss()
+        return super().__call__(env, self._keeping(env, key, snapshot, start_response))
 
     def _replay(self, env, start_response, reply):
         started = time.perf_counter()
-        _, headers, at = reply
+        _, headers, at, route = reply
         request_id = request_id_for(env.get("HTTP_X_REQUEST_ID"))
         start_response(NOT_MODIFIED, [*headers[:at], ("x-request-id", request_id), *headers[at:]])
-        self._request_context.log_replayed(env, request_id, 304, started)
+        self._request_context.log_replayed(env, request_id, 304, started, route)
         return []
 
-    def _keeping(self, key: tuple, snapshot, start_response):
+    def _keeping(self, env: dict, key: tuple, snapshot, start_response):
         """`start_response`, keeping a 304's headers (but the request id) for `key` at `snapshot`."""
 
         def keep(status, headers, exc_info=None):
@@ -95,7 +99,7 @@ class ReplayingApp(falcon.App):
                 names = [name for name, _ in headers]
                 if "x-request-id" in names:
                     at = names.index("x-request-id")
-                    self._keep(key, (snapshot.versions, headers[:at] + headers[at + 1:], at))
+                    self._keep(key, (snapshot.versions, headers[:at] + headers[at + 1:], at, env.get(ROUTE_KEY)))
             return start_response(status, headers, exc_info)
 
         return keep

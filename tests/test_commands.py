@@ -1,4 +1,5 @@
 """manage.py as an operator runs it: migrate, seed, import-nodes (contract §8)."""
+import json
 import os
 import subprocess
 import sys
@@ -99,8 +100,13 @@ def test_a_large_import_writes_every_kind_of_value_and_counts_right(config, db, 
         f'198.18.{i // 250}.{i % 250 + 1},{(LONDON, PARIS, BERLIN)[i % 3]},{"" if i % 5 == 0 else 64496 + i % 7},'
         + ('"' + networks[i % 4].replace('"', '""') + '"' if networks[i % 4] else "")
         for i in range(2500)]
-    assert manage(config, "import-nodes", write_csv(tmp_path, "\n".join(lines) + "\n")).stdout.endswith(
-        "2500 new, 0 updated, 0 unchanged\n")
+    imported = manage(config, "import-nodes", write_csv(tmp_path, "\n".join(lines) + "\n"))
+    assert imported.stdout.endswith("2500 new, 0 updated, 0 unchanged\n")
+    # A bounded log (contract §14): a line for each of the first 1,000 changes, then one that counts them all.
+    assert [line["ip"] for line in node_lines(imported.stdout)] == [line.split(",")[0] for line in lines[1:1001]]
+    (summary,) = summary_lines(imported.stdout)
+    assert (summary["changes"], summary["logged"], summary["created"], summary["updated"], summary["removed"]) == (
+        2500, 1000, 2500, 0, 0)
     rows = list(Node.select(Node.ip, Node.asn, Node.network, Node.country).order_by(Node.id).tuples())
     assert [ip for ip, *_ in rows] == [line.split(",")[0] for line in lines[1:]]
     assert rows[0] == ("198.18.0.1", None, 'He said "hi", then left', "GB")
@@ -110,6 +116,7 @@ def test_a_large_import_writes_every_kind_of_value_and_counts_right(config, db, 
                            for i, line in enumerate(lines[1:])]
     result = manage(config, "import-nodes", write_csv(tmp_path, "\n".join(changed) + "\n", "changed.csv"))
     assert result.stdout.endswith("0 new, 4 updated, 2496 unchanged\n"), result.stdout  # 4 of the first 10 were London
+    assert len(node_lines(result.stdout)) == 4 and summary_lines(result.stdout)[0]["updated"] == 4
 
     unknown = lines + [f"203.0.113.7,{LONDON},,", "203.0.113.8,7,,"]
     result = manage(config, "import-nodes", write_csv(tmp_path, "\n".join(unknown) + "\n", "unknown.csv"))
@@ -173,8 +180,16 @@ def test_a_database_that_cannot_be_used_is_one_line_and_status_1(command, url, s
 
 
 def node_lines(output: str) -> list[dict]:
-    import json
+    """The change log's line for each change."""
+    return [line for line in perfops_nodes_lines(output) if "action" in line]
 
+
+def summary_lines(output: str) -> list[dict]:
+    """The change log's summary of a bulk change."""
+    return [line for line in perfops_nodes_lines(output) if "changes" in line]
+
+
+def perfops_nodes_lines(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if '"perfops.nodes"' in line]
 
 

@@ -4,15 +4,7 @@ The test runs its own throwaway cluster (initdb into a temporary folder, a free 
 start it; it is skipped where the PostgreSQL server binaries are absent. Times are printed, not asserted:
 run with -s to see them.
 """
-import contextlib
-import glob
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,62 +14,18 @@ from models import Node, connect_database
 from models.database import open_database
 from tests.conftest import JWT_SECRET
 from tests.contract import ContractClient
-from tests.live_server import free_port
+from tests.peers import cluster_missing, throwaway_cluster
 
 pytestmark = pytest.mark.slow
 
 
-def server_binary(name: str) -> str | None:
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    return candidates[0] if candidates else shutil.which(name)
-
-
-INITDB, PG_CTL = server_binary("initdb"), server_binary("pg_ctl")
-
-
-class Cluster:
-    """A PostgreSQL cluster in a temporary folder, run as the `postgres` user when we are root."""
-
-    def __init__(self, folder):
-        self.data = folder / "data"
-        self.port = free_port()
-        self.user = "postgres" if os.geteuid() == 0 else None
-        if self.user:
-            uid = pwd.getpwnam(self.user).pw_uid
-            os.chown(folder, uid, -1)
-        self.run(INITDB, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
-
-    def run(self, *command):
-        if self.user:
-            command = ("runuser", "-u", self.user, "--", *command)
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-
-    def start(self):
-        self.run(PG_CTL, "-D", str(self.data), "-l", str(self.data / "log"), "-w", "start", "-o",
-                 f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} -c fsync=off")
-
-    def stop(self):
-        self.run(PG_CTL, "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    @property
-    def url(self):
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-
 @pytest.fixture
 def cluster():
-    if not (INITDB and PG_CTL) or (os.geteuid() == 0 and not shutil.which("runuser")):
-        pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    # Directly under the system temp folder: pytest's own are private to root, and postgres must enter it.
-    folder = Path(tempfile.mkdtemp(prefix="perfops-pg-"))
-    try:
-        cluster = Cluster(folder)
-        cluster.start()
+    missing = cluster_missing()
+    if missing:
+        pytest.skip(missing)
+    with throwaway_cluster() as cluster:
         yield cluster
-        with contextlib.suppress(subprocess.CalledProcessError):
-            cluster.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,11 +1,21 @@
 """The deploy path: the Procfile's `release` then `web` (real gunicorn, three workers)."""
 import json
+import runpy
+import subprocess
+import sys
+import threading
+import types
 
 import pytest
 
+from app import LISTS
+from readmodel.instance_version import InstanceVersion
+from readmodel.store import ReadModel
+
 from models import ServiceSecret
 from tests.conftest import PASSWORD, make_user
-from tests.live_server import get, post_json, procfile_env, run_release, serve, wait_for_workers
+from tests.live_server import ROOT, get, post_json, procfile_command, procfile_env, run_release, serve, \
+    wait_for_workers
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +121,70 @@ def test_honcho_runs_the_procfile_as_a_developer_would(config, db, tmp_path):
             raise
     output = output_file.read_text(errors="replace")
     assert "web.1" in output and "Listening at: http://127.0.0.1:" in output
+
+
+@pytest.mark.parametrize("setting, says", [
+    ({"DATABASE_URL": "mysql://root@localhost/perfops"}, "DATABASE_URL must be a postgresql://"),
+    ({"JWT_SECRET": "short"}, "JWT_SECRET must be at least 32 bytes"),
+    ({"PORT": "http"}, "PORT must be an integer"),
+    ({"DATA_FRESHNESS": "60"}, "DATA_FRESHNESS must be between"),
+])
+def test_a_setting_the_service_cannot_start_with_is_one_json_line_and_status_1(setting, says):
+    env = procfile_env("sqlite:///unused.sqlite3", workers=1, **setting)
+    result = subprocess.run(procfile_command("web"), shell=True, cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len(lines) == 1, lines
+    line = json.loads(lines[0])
+    assert line["level"] == "critical" and says in line["message"]
+
+
+class GatedReadModel(ReadModel):
+    """A read model whose refreshes wait for the test to open the gate: a build that takes as long as needed."""
+
+    def __init__(self, instance):
+        super().__init__(LISTS, 60.0, instance=instance)
+        self.gate = threading.Event()
+
+    def refresh(self):
+        self.gate.wait()
+        super().refresh()
+
+
+def test_a_fresh_instance_serves_at_once_and_a_replacement_worker_warms_up_first(db, monkeypatch):
+    """Contract §14: on a fresh start no worker waits for its read model (requests are answered from the database
+    meanwhile); a worker replacing one, while others serve from memory, builds before it takes requests."""
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    instance = InstanceVersion()
+    notified = []
+    worker = types.SimpleNamespace(notify=lambda: notified.append(1))
+
+    def started_worker(model):
+        monkeypatch.setitem(sys.modules, "wsgi", types.SimpleNamespace(read_model=model))
+        thread = threading.Thread(target=hooks["post_worker_init"], args=(worker,))
+        thread.start()
+        return thread
+
+    first = GatedReadModel(instance)
+    try:
+        thread = started_worker(first)
+        thread.join(timeout=10)
+        assert not thread.is_alive()  # returned while the build is held: it serves at once
+        assert first.current() is None  # no snapshot yet: answered from the database
+        first.gate.set()
+        assert first.wait_until_built(timeout=30) and instance.serving_from_memory
+
+        replacement = GatedReadModel(instance)
+        thread = started_worker(replacement)
+        thread.join(timeout=2.5)
+        assert thread.is_alive() and notified  # still warming up, telling the arbiter it lives
+        replacement.gate.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive() and replacement.current() is not None
+    finally:
+        first.gate.set()
+        first.stop()
+        if "replacement" in locals():
+            replacement.gate.set()
+            replacement.stop()

@@ -33,7 +33,8 @@ def test_every_route_of_the_app_is_documented(app):
             walk(node.children, path)
 
     walk(app._router._roots)
-    assert routes == set(DOCUMENT["paths"])
+    # /metrics is routed only when METRICS_TOKEN is set (test_metrics.py).
+    assert routes | {"/metrics"} == set(DOCUMENT["paths"])
 
 
 def parameters(path: str) -> dict:

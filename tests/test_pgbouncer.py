@@ -3,18 +3,14 @@ must survive server connections being shared between clients (the statement time
 startup option, which PgBouncer refuses). The test starts its own PgBouncer (Debian's `pgbouncer` package)
 on a free port in front of the test database; it is skipped without PostgreSQL or without PgBouncer.
 """
-import contextlib
-import os
-import pwd
-import shutil
-import socket
+import json
 import subprocess
 import sys
-import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 import pytest
@@ -23,10 +19,10 @@ from config import Config
 from models.database import open_database
 from security import totp
 from tests.conftest import LONDON, PASSWORD, make_user
-from tests.live_server import ROOT, free_port, get, post_json, procfile_env, serve
+from tests.live_server import ROOT, get, post_json, procfile_env, serve
+from tests.peers import PGBOUNCER, RECOMMENDED_PGBOUNCER, cluster_missing, pgbouncer, throwaway_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.keeps_rows]
-PGBOUNCER = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
 
 
 @pytest.fixture(scope="module")
@@ -36,41 +32,8 @@ def bouncer_url(config):
         pytest.skip("PgBouncer stands in front of PostgreSQL")
     if PGBOUNCER is None:
         pytest.skip("pgbouncer is not installed (Debian package pgbouncer)")
-    target = urlsplit(config.database_url)
-    folder = Path(tempfile.mkdtemp(prefix="perfops-pgbouncer-"))
-    port = free_port()
-    (folder / "users.txt").write_text(f'"{target.username}" ""\n')
-    (folder / "pgbouncer.ini").write_text(f"""[databases]
-* = host={target.hostname} port={target.port or 5432}
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {folder}/users.txt
-pool_mode = transaction
-default_pool_size = 4
-max_client_conn = 200
-ignore_startup_parameters = extra_float_digits
-""")
-    command = [PGBOUNCER, str(folder / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # PgBouncer will not run as root
-        os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
-        command = ["runuser", "-u", "postgres", "--", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("pgbouncer did not start")
-            time.sleep(0.1)
-        yield urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{port}"))
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        shutil.rmtree(folder, ignore_errors=True)
+    with pgbouncer(config.database_url) as url:
+        yield url
 
 
 def login(base, username, **extra):
@@ -137,3 +100,73 @@ def test_the_statement_timeout_holds_through_pgbouncer_and_stays_in_its_transact
     finally:
         limited.close_all()
         unlimited.close_all()
+
+
+def status_of(method: str, url: str, body: bytes | None = None, headers=None) -> int:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0  # no answer at all
+
+
+def test_postgresql_restarted_behind_pgbouncer_costs_seconds_of_503_and_never_a_500(tmp_path):
+    """PostgreSQL restarted for real behind a real PgBouncer with the README's settings, under reads and writes
+    on two workers: every failure is a 503 with Retry-After, and everything answers again within seconds."""
+    missing = cluster_missing() or (PGBOUNCER is None and "pgbouncer is not installed")
+    if missing:
+        pytest.skip(missing)
+    with throwaway_cluster() as cluster, pgbouncer(cluster.url, **RECOMMENDED_PGBOUNCER) as url:
+        env = procfile_env(url, workers=2)
+        for command in (["release"], ["import-nodes", str(tmp_path / "nodes.csv")]):
+            (tmp_path / "nodes.csv").write_text(f"ip,city\n198.51.100.1,{LONDON}\n198.51.100.2,{LONDON}\n")
+            subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
+                           capture_output=True, timeout=120)
+        subprocess.run([sys.executable, "manage.py", "createuser", "writer", "--name", "Writer", "--email",
+                        "writer@example.com", "--role", "service", "--permission", "nodes:write",
+                        "--password-stdin"], cwd=ROOT, env=env, input=PASSWORD + "\n", text=True, check=True,
+                       capture_output=True, timeout=60)
+        with serve(env) as (base, server):
+            token = post_json(f"{base}/auth", {"username": "writer", "password": PASSWORD})["data"]["token"]
+            writing = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            node = json.loads(get(f"{base}/nodes", {"Authorization": f"Bearer {token}"})[2])["data"][0]["id"]
+            seen: list[tuple[float, str, int]] = []
+            stop = threading.Event()
+
+            def client():
+                count = 0
+                while not stop.is_set():
+                    count += 1
+                    for method, path, body, headers in (
+                            ("GET", "/nodes.txt", None, {}),
+                            ("GET", f"/nodes/{node}", None, {"Authorization": f"Bearer {token}"}),
+                            ("GET", "/health", None, {}),
+                            ("PATCH", f"/nodes/{node}", json.dumps({"network": f"Net {count}"}).encode(), writing)):
+                        seen.append((time.monotonic(), f"{method} {path}", status_of(method, base + path, body,
+                                                                                       headers)))
+                    time.sleep(0.02)
+
+            threads = [threading.Thread(target=client) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            try:
+                time.sleep(1.0)
+                cluster.restart()
+                back = time.monotonic()
+                time.sleep(8.0)
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=30)
+        unexpected = sorted({(path, status) for _, path, status in seen if status not in (200, 503)})
+        assert not unexpected, (unexpected, [line for line in server.output.splitlines() if "unhandled" in line][:3])
+        failed_after = [when - back for when, _, status in seen if status == 503 and when > back]
+        recovered = max(failed_after, default=0.0)
+        print(f"\n{len(seen)} requests; {sum(1 for *_, s in seen if s == 503)} answered 503; the last "
+              f"{recovered:.2f} s after PostgreSQL was back")
+        assert recovered < 3.0
+        assert all(status == 200 for when, _, status in seen if when > back + 3.0)

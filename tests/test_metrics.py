@@ -1,0 +1,106 @@
+"""GET /metrics (contract §14): off without METRICS_TOKEN, 401 without the token, and under gunicorn the sum
+over every worker, read with prometheus_client's own parser."""
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from app import create_app
+from config import Config
+from tests.conftest import JWT_SECRET
+from tests.contract import ContractClient
+from tests.live_server import procfile_env, serve, wait_for_workers
+
+TOKEN = "metrics-token-for-the-tests"
+
+
+def samples(text: str) -> dict:
+    """name -> [(labels, value)]"""
+    found: dict = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+def total(found: dict, name: str, **labels) -> float:
+    return sum(value for sample_labels, value in found.get(name, [])
+               if all(sample_labels.get(key) == wanted for key, wanted in labels.items()))
+
+
+def test_without_a_token_configured_there_is_no_metrics_endpoint(anonymous):
+    assert anonymous.simulate_get("/metrics").status_code == 404
+
+
+def test_metrics_need_the_token(db, read_model):
+    config = Config(jwt_secret=JWT_SECRET, metrics_token=TOKEN, data_freshness=0.0)
+    client = ContractClient(create_app(config, db=db, read_model=read_model))
+    assert client.simulate_get("/metrics").status_code == 401
+    assert client.simulate_get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    answer = client.simulate_get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert answer.headers["cache-control"] == "no-store"
+
+
+def scrape(base: str) -> dict:
+    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return samples(response.read().decode())
+
+
+def status_of(url: str, headers=None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.slow
+def test_metrics_are_summed_over_the_workers(config, nodes):
+    env = procfile_env(config.database_url, workers=2, METRICS_TOKEN=TOKEN, JWT_SECRET=JWT_SECRET)
+    with serve(env) as (base, server):
+        workers = wait_for_workers(server.pid, 2)
+        deadline = time.monotonic() + 30
+        while True:  # until both workers have built their read models and say which data they serve
+            before = scrape(base)
+            if len([1 for _, version in before.get("perfops_read_model_data_version", []) if version > 0]) == 2:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        sent = {"/nodes.txt": 30, "/nodes/{node}": 20, "unmatched": 10}
+        for _ in range(sent["/nodes.txt"]):
+            assert status_of(f"{base}/nodes.txt") == 200
+        for _ in range(sent["/nodes/{node}"]):
+            assert status_of(f"{base}/nodes/{nodes[0].id}") == 200
+        for _ in range(sent["unmatched"]):
+            assert status_of(f"{base}/no/such/path") == 404
+        # Polls with the tag: 304s, some answered again before the framework (replayed), all counted.
+        tag = urllib.request.urlopen(f"{base}/nodes.txt", timeout=10).headers["ETag"]
+        polls = [status_of(f"{base}/nodes.txt", {"If-None-Match": tag}) for _ in range(20)]
+        assert polls == [304] * 20
+        after = scrape(base)
+
+    def counted(route, status):
+        name = "perfops_http_requests_total"
+        return total(after, name, route=route, status=status) - total(before, name, route=route, status=status)
+
+    assert counted("/nodes.txt", "200") == sent["/nodes.txt"] + 1
+    assert counted("/nodes/{node}", "200") == sent["/nodes/{node}"]
+    assert counted("unmatched", "404") == sent["unmatched"]
+    assert counted("/nodes.txt", "304") == 20
+    histogram = "perfops_http_request_duration_seconds_count"
+    assert (total(after, histogram, route="/nodes/{node}") - total(before, histogram, route="/nodes/{node}")
+            == sent["/nodes/{node}"])
+    # Each worker reports the data version it serves, and how long ago it knew it current.
+    versions = after["perfops_read_model_data_version"]
+    assert {labels["pid"] for labels, _ in versions} == {str(pid) for pid in workers}
+    assert len({value for _, value in versions}) == 1
+    assert {labels["pid"] for labels, _ in after["perfops_read_model_age_seconds"]} == {str(pid) for pid in workers}
+    assert all(0 <= age < 60 for _, age in after["perfops_read_model_age_seconds"])
+    hits = total(after, "perfops_cache_hits_total", cache="replayed_304") + total(
+        after, "perfops_cache_hits_total", cache="responses")
+    assert hits > 0
