@@ -58,7 +58,7 @@ def manage(env, *args, stdin=None):
 
 
 def test_schemathesis_finds_nothing(throwaway_url, tmp_path):
-    env = procfile_env(throwaway_url, workers=2)
+    env = procfile_env(throwaway_url, workers=2, METRICS_TOKEN="a-token-schemathesis-does-not-know")
     manage(env, "release")
     (tmp_path / "nodes.csv").write_text("ip,city,asn,network\n192.0.2.1,2643743,64496,Example\n"
                                         "2001:db8::1,2988507,,\n198.51.100.7,5128581,64497,Another\n")
