@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.generate_nodes import changed_rows  # noqa: E402
+from bench.memory import InstanceMemory, first_answers  # noqa: E402
 from tests.live_server import free_port  # noqa: E402  (the same helper the tests use)
 
 RESULTS = ROOT / "bench" / "results"
@@ -46,6 +47,9 @@ JWT_SECRET = "bench-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef
 WRK_THREADS, WRK_CONNECTIONS = 2, 32
 
 # name, path, token needed, extra (conditional: send the ETag back; method; varied: bench/varied.lua's list)
+# Asked as soon as a fresh instance answers at all, before its read models are built (contract §14).
+FIRST_REQUESTS = ["/nodes.txt", "/nodes?perPage=50", "/nodes/1"]
+
 SCENARIOS = [
     ("varied nodes", "/nodes", False, {"varied": "nodes"}),
     ("varied cities (token)", "/cities", True, {"varied": "cities"}),
@@ -106,6 +110,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile()
         self.process = subprocess.Popen(["gunicorn", "--config", "gunicorn.conf.py", app], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
+        self.memory = InstanceMemory(self.process.pid)
         for _ in range(2000):
             try:
                 urllib.request.urlopen(self.base + "/", timeout=1)
@@ -114,7 +119,10 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.05)
+        self.first_answers_seconds = None
         if app == "wsgi:app" and env.get("READ_MODEL", "1") == "1":
+            # As soon as it answers at all: the lists a client asks for first, while the workers build.
+            self.first_answers_seconds = first_answers(self.base, FIRST_REQUESTS, fetch)
             self.wait_for_read_models(int(env.get("WEB_CONCURRENCY", "2")))
 
     def wait_for_read_models(self, workers: int, timeout: float = 300) -> None:
@@ -136,6 +144,7 @@ class Server:
         return sizes
 
     def stop(self):
+        self.memory.stop()
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
         self.log.close()
@@ -383,6 +392,18 @@ def database_urls(kinds: list[str], sizes: list[int]) -> list[tuple[str, int, st
     return targets
 
 
+def memory_lines(result: dict) -> list[str]:
+    memory = result.get("memory")
+    if not memory:
+        return []
+    built, end = memory["built"], memory["end"]
+    return [f"Memory (MiB) once built: master {built['master_rss_mib']} RSS, workers {built['worker_rss_mib']} RSS "
+            f"(peaks {built['worker_peak_rss_mib']}), the instance {built['instance_pss_mib']} PSS; at the end: "
+            f"workers {end['worker_rss_mib']} RSS (peaks {end['worker_peak_rss_mib']}), the instance "
+            f"{end['instance_pss_mib']} PSS, its peak over the whole run {end['instance_peak_pss_mib']} PSS. First "
+            f"answers ({', '.join(FIRST_REQUESTS)}) {memory['first_answers_seconds']} s after the port answered."]
+
+
 def write_results(results: list[dict], label: str, settings: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{label}.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -396,6 +417,7 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
                   f"import-nodes: {result['import_seconds']:.1f} s; worker RSS once its read model is built: "
                   f"{result['idle_rss_mib']} MiB; token verification: "
                   f"{result['token']['signature_us']} µs first use, {result['token']['cached_us']} µs after", "",
+                  *memory_lines(result), "",
                   "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | × ceiling | MB/s | worker RSS MiB (growth) |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for row in result["rows"]:
@@ -435,6 +457,7 @@ def main() -> None:
         ceiling = Server(service_env("", **extra_env), app="bench.ceiling:app")
         try:
             idle_rss = round(max(server.workers_rss_kib().values()) / 1024, 1)
+            built_memory = server.memory.report()
             token = login(server)
             node_id = json.loads(fetch(f"{server.base}/nodes?perPage=1&page={size // 2}", {})[2])["data"][0]["id"]
             rows = measure(server, ceiling, token, node_id, args.seconds, only)
@@ -449,11 +472,13 @@ def main() -> None:
             if not only or "changes" in only:
                 rows.append(during_imports(server, size, args.seconds, undisturbed))
             token_cost = token_costs(token)
+            memory = {"built": built_memory, "end": server.memory.report(),
+                      "first_answers_seconds": server.first_answers_seconds}
         finally:
             server.stop()
             ceiling.stop()
         results.append({"database": kind, "nodes": size, "seconds": args.seconds, "import_seconds": import_seconds,
-                        "idle_rss_mib": idle_rss, "token": token_cost, "rows": rows})
+                        "idle_rss_mib": idle_rss, "memory": memory, "token": token_cost, "rows": rows})
         write_results(results, args.label, extra_env)
     print(f"wrote {RESULTS / (args.label + '.md')}")
 
