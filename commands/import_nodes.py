@@ -157,7 +157,7 @@ def remove_arguments(parser) -> None:
 
 def remove(args) -> int:
     try:
-        ips = [canonical_address(ip.strip()) for ip in args.ips]
+        ips = [canonical_address(ip.strip(), node=False) for ip in args.ips]
     except ValueError as error:
         print(f"remove-nodes: {error}; nothing was removed", file=sys.stderr)
         return 1

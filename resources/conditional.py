@@ -63,15 +63,26 @@ def not_modified(req, representation) -> bool:
     return since is not None and representation.last_modified < since
 
 
-def precondition_failed(req, representation) -> bool:
-    """If-Match (RFC 9110 §13.1.1) does not hold for the current `representation`: none of its tags is the
-    current one (of either coding), compared strongly (a weak tag never matches); `*` matches any current
-    representation."""
-    if req.get_header("If-Match") is None:
-        return False
-    tags = req.if_match or ()
-    current = (representation.etag, f"{representation.etag}-gzip")
-    return not any(tag == "*" or (not tag.is_weak and str(tag) in current) for tag in tags)
+def failed_precondition(req, representation) -> str | None:
+    """Why the preconditions of a write (PATCH, DELETE) do not hold for the current `representation`, or None
+    when they hold (RFC 9110 §13.2.2: If-Match first, then If-None-Match):
+
+    - If-Match (§13.1.1): none of its tags is the current one (of either coding), compared strongly (a weak tag
+      never matches); `*` matches any current representation;
+    - If-None-Match (§13.1.2): `*` (there is a current representation), or one of its tags is the current one,
+      compared weakly: the client asked to write only if the node is not as it knows it (contract §14)."""
+    if req.get_header("If-Match") is not None:
+        current = (representation.etag, f"{representation.etag}-gzip")
+        if not any(tag == "*" or (not tag.is_weak and str(tag) in current) for tag in (req.if_match or ())):
+            return "The node has changed since the ETag given in If-Match: GET it again."
+    if req.get_header("If-None-Match") is not None:
+        current = (representation.etag, f"{representation.etag}-gzip")
+        tags = req.if_none_match or ()
+        if any(tag == "*" for tag in tags):
+            return "The node exists, and If-None-Match: * asks to write only if it does not."
+        if any(str(tag) in current for tag in tags):
+            return "The node is as the ETag given in If-None-Match, which asks to write only if it is not."
+    return None
 
 
 def modified_since(req) -> int | None:

@@ -11,7 +11,7 @@ from models.node import MAX_ASN
 from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
 from resources.bodies import MERGE_PATCH, load_json
 from resources.coding import GZIP, coding_for, gzipped
-from resources.conditional import last_modified_header, precondition_failed
+from resources.conditional import failed_precondition, last_modified_header
 from resources.consistency import DATA_VERSION, min_data_version
 from resources.errors import Problem, not_found
 from resources.hooks import require_permission
@@ -149,12 +149,13 @@ class NodeItem(ItemResource):
     on_head = on_get
 
     def check(self, req):
-        """The If-Match precondition, against the node as stored now (inside the write's transaction)."""
+        """The If-Match and If-None-Match preconditions, against the node as stored now (inside the write's
+        transaction)."""
         def holds(node_id: int) -> None:
             current = stored_node(node_id)
-            if precondition_failed(req, current):
-                raise Problem(412, "The node has changed since the ETag given in If-Match: GET it again.",
-                              headers={"ETag": current.etag_header})
+            reason = failed_precondition(req, current)
+            if reason is not None:
+                raise Problem(412, reason, headers={"ETag": current.etag_header})
         return holds
 
     @falcon.before(require_permission(WRITE))

@@ -78,14 +78,16 @@ class GeoPoint(fields.Field):
         if len(parts) != 2:
             raise ValidationError("Give a point as LAT,LON in decimal degrees, e.g. 50.1109,8.6821.")
         try:
-            latitude, longitude = (self.PART.deserialize(part.strip(" ")) for part in parts)
+            # Strict (contract §14): no spaces, as other numbers in a query string.
+            latitude, longitude = (self.PART.deserialize(part) for part in parts)
         except ValidationError:
-            raise ValidationError("Latitude and longitude are decimal numbers, e.g. 50.1109,8.6821.") from None
+            raise ValidationError("Latitude and longitude are decimal numbers without spaces, e.g. "
+                                  "50.1109,8.6821.") from None
         errors = []
         if not -90 <= latitude <= 90:
-            errors.append(f"Latitude {parts[0].strip()} is outside -90..90.")
+            errors.append(f"Latitude {parts[0]} is outside -90..90.")
         if not -180 <= longitude <= 180:
-            errors.append(f"Longitude {parts[1].strip()} is outside -180..180.")
+            errors.append(f"Longitude {parts[1]} is outside -180..180.")
         if errors:
             raise ValidationError(errors)
         return latitude, longitude
@@ -115,19 +117,46 @@ class UtcTimestamp(fields.Field):
         return value.replace(tzinfo=timezone.utc, microsecond=0).isoformat()
 
 
-def canonical_address(text: str) -> str:
+def canonical_address(text: str, node: bool = True) -> str:
     """An IPv4 or IPv6 address in canonical text form, else ValueError saying why.
 
     Refused: zone indexes (`fe80::1%eth0`: meaningless off the host), and IPv4-mapped IPv6 addresses
     (`::ffff:192.0.2.1`), which name an IPv4 host in IPv6's clothes: stored as given they would land in the
-    IPv6 list a sidecar turns into IPv6 rules; the message names the IPv4 address to give instead.
+    IPv6 list a sidecar turns into IPv6 rules; the message names the IPv4 address to give instead. With `node`
+    (an address to store), also those no node can have (`unusable_reason`); without (an address to look for:
+    `remove-nodes` of one stored before that rule), any.
     """
     if "%" in text:
         raise ValueError("a zone index (%...) is not allowed")
     address = ipaddress.ip_address(text)
     if address.version == 6 and address.ipv4_mapped is not None:
         raise ValueError(f"an IPv4-mapped IPv6 address: give the IPv4 address {address.ipv4_mapped}")
+    unusable = unusable_reason(address) if node else None
+    if unusable:
+        raise ValueError(f"{address} is {unusable}, which cannot be a measurement node")
     return str(address)
+
+
+# Addresses no node can be reached at, which would reach every allow-list (contract §14).
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # RFC 1122: a source only, never a destination
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # RFC 4291 §2.5.5.1: deprecated IPv4-compatible IPv6
+LIMITED_BROADCAST = ipaddress.ip_address("255.255.255.255")
+
+
+def unusable_reason(address) -> str | None:
+    if address.is_unspecified:
+        return "the unspecified address"
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_multicast:
+        return "a multicast address"
+    if address == LIMITED_BROADCAST:
+        return "the limited broadcast address"
+    if address.version == 4 and address in THIS_NETWORK:
+        return "in 0.0.0.0/8 (this network)"
+    if address.version == 6 and address in IPV4_COMPATIBLE:
+        return "an IPv4-compatible IPv6 address (deprecated)"
+    return None
 
 
 class IpAddress(fields.Field):

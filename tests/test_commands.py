@@ -252,3 +252,10 @@ def test_remove_nodes_removes_the_named_ones_or_none(config, db, tmp_path):
 def test_an_ipv4_mapped_address_in_a_file_is_refused_naming_its_line(config, db, tmp_path):
     result = manage(config, "import-nodes", write_csv(tmp_path, f"ip,city\n192.0.2.1,{LONDON}\n::ffff:192.0.2.9,{LONDON}\n"))
     assert result.returncode == 1 and "line 3" in result.stderr and "give the IPv4 address 192.0.2.9" in result.stderr
+
+
+@pytest.mark.parametrize("ip", ["0.0.0.0", "::1", "224.0.0.1", "255.255.255.255"])
+def test_an_address_no_node_can_have_stops_the_import_naming_its_line(config, db, tmp_path, ip):
+    result = manage(config, "import-nodes", write_csv(tmp_path, f"ip,city\n192.0.2.1,{LONDON}\n{ip},{LONDON}\n"))
+    assert result.returncode == 1 and "line 3" in result.stderr and "cannot be a measurement node" in result.stderr
+    assert Node.select().count() == 0

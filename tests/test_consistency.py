@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import LISTS, create_app
-from config import Config
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.instance_version import InstanceVersion
 from readmodel.store import ReadModel

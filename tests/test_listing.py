@@ -55,8 +55,14 @@ def test_parameters_that_need_each_other(query, names):
 
 
 def test_near_is_parsed_into_a_point_and_radius():
-    query = parse(CITIES, "near=+50.5,%20-8&radius=.5&order=distance&direction=desc")
+    query = parse(CITIES, "near=%2B50.5,-8&radius=.5&order=distance&direction=desc")
     assert query.near == Near(50.5, -8.0, 0.5) and query.order == "distance" and query.descending
+
+
+@pytest.mark.parametrize("near", ["%2050.5,-8", "+50.5,-8", "50.5,%20-8", "50.5%20,-8", "50.5,-8%20", "50.5,,-8", "50.5;-8"])
+def test_near_is_parsed_strictly(near):
+    """Contract §14: no spaces anywhere, as with every other number in a query string."""
+    assert set(errors_of(CITIES, f"near={near}&radius=5")) == {"near"}
 
 
 def test_aggregate_belongs_to_nodes_and_excludes_ordering():

@@ -164,6 +164,38 @@ def test_if_match_guards_patch_and_delete(writer, nodes):
     assert writer.simulate_delete(f"/nodes/{node.id}", headers={"If-Match": f'"x", {current}'}).status_code == 204
 
 
+UNUSABLE = [("0.0.0.0", "unspecified"), ("::", "unspecified"), ("127.0.0.1", "loopback"), ("127.9.9.9", "loopback"),
+            ("::1", "loopback"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
+            ("255.255.255.255", "limited broadcast"), ("0.1.2.3", "this network"), ("::1.2.3.4", "IPv4-compatible")]
+
+
+@pytest.mark.parametrize("ip, says", UNUSABLE)
+def test_an_address_no_node_can_have_is_a_422_naming_ip(writer, nodes, ip, says):
+    """Contract §14: it would reach every allow-list."""
+    created = post(writer, {**NEW, "ip": ip})
+    assert created.status_code == 422 and says in " ".join(created.json["errors"]["ip"])
+    assert patch(writer, nodes[0].id, {"ip": ip}).status_code == 422
+    assert Node.select().where(Node.ip == ip).count() == 0
+
+
+def test_if_none_match_guards_patch_and_delete_of_an_existing_node(writer, nodes):
+    """RFC 9110 §13.1.2, contract §14: `*` names any current representation; a current tag (weak comparison)
+    too; either makes the write a 412 that changes nothing. A tag that is not current lets it through."""
+    node = nodes[8]
+    tag = writer.simulate_get(f"/nodes/{node.id}").headers["etag"]
+    for header in ("*", tag, f"W/{tag}", f'"x", {tag}'):
+        refused = patch(writer, node.id, {"asn": 1}, headers={"If-None-Match": header})
+        assert refused.status_code == 412 and refused.headers["etag"] == tag, header
+        assert "If-None-Match" in refused.json["detail"]
+        assert writer.simulate_delete(f"/nodes/{node.id}", headers={"If-None-Match": header}).status_code == 412
+    assert Node.get_by_id(node.id).asn == node.asn
+    # If-Match is evaluated first: a stale one is the reason given.
+    stale = patch(writer, node.id, {"asn": 1}, headers={"If-Match": '"stale"', "If-None-Match": "*"})
+    assert stale.status_code == 412 and "If-Match" in stale.json["detail"]
+    assert patch(writer, node.id, {"asn": 3}, headers={"If-None-Match": '"another"'}).status_code == 200
+    assert writer.simulate_delete(f"/nodes/{node.id}", headers={"If-None-Match": '"another"'}).status_code == 204
+
+
 def test_a_nodes_tag_moves_when_that_node_changes_and_only_then(writer, nodes):
     first, second = nodes[4], nodes[5]
     tag = writer.simulate_get(f"/nodes/{first.id}").headers["etag"]
