@@ -24,7 +24,7 @@ from resources.locations import CITIES, COUNTRIES, REGIONS, CityCollection, City
     CountryItem, RegionCollection, RegionItem
 from resources.media import install_media_handlers
 from resources.metrics import MetricsText
-from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext, VaryOnOrigin
+from resources.middleware import DatabaseSession, RequestBodyLimit, RequestContext, RequireHost, VaryOnOrigin
 from resources.nodes import NODES, NodeCollection, NodeItem, NodeTextList
 from resources.paths import IdConverter, NodeIdConverter
 from resources.ping import Ping
@@ -70,6 +70,7 @@ def create_app(config: Config | None = None, *, db=None, clock=utc_clock, read_m
             expose_headers=["ETag", "Last-Modified", "X-Request-ID", "Retry-After", "WWW-Authenticate"],
         ))
         middleware.append(VaryOnOrigin())
+    middleware.append(RequireHost())
     middleware.append(RequestBodyLimit(config.max_body_bytes))
     if releases_per_request():  # only pooled connections go back after each request
         middleware.append(DatabaseSession())

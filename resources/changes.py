@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+import numpy as np
 import orjson
 from marshmallow import Schema, ValidationError, validate
 
@@ -25,7 +26,7 @@ from resources.errors import Problem, bad_request
 from resources.media import JSON
 from resources.representations import Answer, representation
 from schemas.fields import DecimalInteger
-from schemas.nodes import render_node
+from schemas.nodes import node_head, node_tail, render_node, timestamp_text
 
 FILTERS = ("country", "city", "region", "asn", "family")
 DEFAULT_PER_PAGE = MAX_PER_PAGE = 1000
@@ -61,7 +62,7 @@ class NodeChanges:
                                    f"changes after {versions.change_log_floor}): read the whole list again "
                                    "(/nodes or /nodes.txt), then follow the changes after its X-Data-Version.")
             rows = changes_between(after, versions.data, filters, per_page + 1)
-            entries = self._entries(rows[:per_page])
+            entries = self._entries(rows[:per_page], self._places(versions.reference))
         more = len(rows) > per_page
         reached = rows[per_page - 1][0] if more else versions.data
         others = [(name, value) for name, value in req.params.items() if name != "after"]
@@ -90,11 +91,28 @@ class NodeChanges:
         filters = {name: spec.normalise(args[name]) for name, spec in self.node_filters.items() if name in args}
         return args["after"], args["perPage"], filters
 
+    def _places(self, reference_version: int):
+        """The read model's cities at this reference version, when this worker holds them (never read here)."""
+        read_model = self.representations.read_model
+        snapshot = read_model.confirmed() if read_model is not None else None
+        if snapshot is not None and snapshot.versions.reference == reference_version:
+            return snapshot.places
+        return None
+
     @staticmethod
-    def _entries(rows: list) -> list[bytes]:
-        """Each logged change as `{"version","action","node"}`; a removed node as it last was."""
+    def _entries(rows: list, places=None) -> list[bytes]:
+        """Each logged change as `{"version","action","node"}`; a removed node as it last was. With `places`
+        (the read model's cities), each node's place is cut from its city's rendered row, as the node list's
+        are; else the cities are read and dumped (1,000 entries cost about 65 ms so, 5 ms from `places`)."""
         width = len(STATE)
         states = [dict(zip(STATE, row[5:5 + width] if row[3] else row[5 + width:5 + 2 * width])) for row in rows]
+        if places is not None and states:
+            fragments = places.fragments(places.city_index(np.array([state["city_id"] for state in states])))
+            return [b'{"version":%d,"action":"%s","node":%s%s%s}' % (
+                        row[0], ACTIONS[(bool(row[3]), bool(row[4]))],
+                        node_head(row[1], state["ip"], state["asn"], state["network"]), fragment,
+                        node_tail(timestamp_text(state["created_at"]), timestamp_text(state["updated_at"])))
+                    for row, state, fragment in zip(rows, states, fragments)]
         cities = list({state["city_id"] for state in states})
         places = {city.id: city for city in City.select(City, Country, Region).join(Country).switch(City)
                   .join(Region).where(City.id.in_(cities))} if cities else {}

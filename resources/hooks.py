@@ -28,13 +28,13 @@ def unauthorized(detail: str, error: str | None = "invalid_token") -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-def authenticate(req, tokens) -> dict:
-    """The claims of the request's bearer token, or a 401."""
+def authenticate(req, tokens, at_once: bool = False) -> dict:
+    """The claims of the request's bearer token, or a 401 (also for a revoked one: at once for a write)."""
     token = bearer_token(req)
     if token is None:
         raise unauthorized("A bearer token is required: POST /auth to get one.", error=None)
     try:
-        claims = tokens.verify(token)
+        claims = tokens.verify(token, at_once)
     except InvalidToken as reason:
         raise unauthorized(str(reason)) from None
     req.context.user_id = claims["sub"]  # for the access log
@@ -59,7 +59,7 @@ def require_permission(permission: str):
     """A hook admitting a valid token whose `permissions` hold `permission`."""
 
     def hook(req, resp, resource, params):
-        user = authenticate(req, resource.tokens)
+        user = authenticate(req, resource.tokens, at_once=True)
         if permission not in user["permissions"]:
             raise Problem(403, f"This needs the permission {permission!r} in the token's permissions.")
         req.context.user = user

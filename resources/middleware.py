@@ -78,6 +78,15 @@ class DatabaseSession:
             database.close()
 
 
+class RequireHost:
+    """An HTTP/1.1 request without a Host header is a 400 (RFC 9112 §3.2): a server must not guess which site
+    was meant."""
+
+    def process_request(self, req, resp):
+        if req.env.get("SERVER_PROTOCOL") == "HTTP/1.1" and "HTTP_HOST" not in req.env:
+            raise falcon.HTTPBadRequest(description="An HTTP/1.1 request needs a Host header (RFC 9112 §3.2).")
+
+
 class RequestBodyLimit:
     """Refuses a body over the limit from its Content-Length, before anything reads it, and a body without
     one (chunked), which Falcon would read as empty."""

@@ -7,7 +7,7 @@ routing, hooks, query parsing and responder were most of what such a 304 cost on
 So when the full path answers a conditional GET or HEAD 304 from a snapshot of the read model, the answer's
 headers are kept, and a request that cannot be answered otherwise gets them again until the snapshot changes:
 
-- GET or HEAD with `If-None-Match`, without credentials (`Authorization`), a body or `X-Min-Data-Version`;
+- GET or HEAD with `If-None-Match` and `Host`, without credentials (`Authorization`), a body or `X-Min-Data-Version`;
 - the same method, path, query string, `Accept`, `Origin`, `If-None-Match` and `Accept-Encoding` (the tag a
   304 names is its coding's), byte for byte;
 - the read model's snapshot is the one the 304 was made from, confirmed current within the freshness bound
@@ -37,7 +37,7 @@ LONGEST = 2048  # characters of path, query string and the four headers together
 def replay_key(env: dict) -> tuple | None:
     """What a kept 304 depends on, or None when the request is not one that could be replayed."""
     tag = env.get("HTTP_IF_NONE_MATCH")
-    if (tag is None or "HTTP_AUTHORIZATION" in env or env.get("CONTENT_LENGTH") not in (None, "", "0")
+    if (tag is None or "HTTP_AUTHORIZATION" in env or "HTTP_HOST" not in env or env.get("CONTENT_LENGTH") not in (None, "", "0")
             or "HTTP_TRANSFER_ENCODING" in env or "HTTP_X_MIN_DATA_VERSION" in env):
         return None
     method = env["REQUEST_METHOD"]

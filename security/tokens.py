@@ -17,6 +17,7 @@ import jwt
 from config import Config
 from models import shared_secret
 from models.base import MAX_ID
+from security.revocation import Revocations
 
 log = logging.getLogger(__name__)
 VERIFIED_TOKENS = 4096
@@ -48,6 +49,7 @@ class TokenService:
         # Signatures already checked: the claims of a token string never change, only whether it has
         # expired, which is checked on every use. Bounded; cleared when full.
         self._verified: dict[str, dict] = {}
+        self.revocations = Revocations(config.data_freshness, lambda: self.clock().timestamp())
 
     def now(self) -> int:
         return int(self.clock().timestamp())
@@ -80,8 +82,9 @@ class TokenService:
         token = jwt.encode(claims, self.secret(), algorithm=self.algorithm)
         return IssuedToken(token, expires - now, datetime.fromtimestamp(expires, timezone.utc))
 
-    def verify(self, token: str) -> dict:
-        """The claims of a well-signed, unexpired token of ours; raises InvalidToken otherwise."""
+    def verify(self, token: str, at_once: bool = False) -> dict:
+        """The claims of a well-signed, unexpired token of ours whose account still stands behind it (within
+        the freshness bound, or `at_once`: for a write); raises InvalidToken otherwise."""
         claims = self._verified.get(token)
         if claims is None:
             claims = self._verify_signature(token)
@@ -93,6 +96,9 @@ class TokenService:
             raise InvalidToken("The token has expired.")
         if claims["iat"] > now + CLOCK_SKEW or claims.get("nbf", 0) > now + CLOCK_SKEW:
             raise InvalidToken("The token is not valid yet.")
+        revoked = self.revocations.reason(claims, at_once)
+        if revoked:
+            raise InvalidToken(revoked)
         return claims
 
     def _verify_signature(self, token: str) -> dict:

@@ -139,3 +139,21 @@ def test_history_is_kept_for_a_week_and_the_last_hundred_thousand_changes(db, no
         prune_change_log(now=2**40, every=0)  # old, but fewer than 100,000: all kept
     assert read_versions(database).change_log_floor == floor
 
+
+
+def test_entries_cut_from_the_read_models_cities_are_the_bytes_the_database_path_writes(anonymous, nodes,
+                                                                                         read_model):
+    """The feed renders a node's place from the read model's cities when the worker holds them (contract §14:
+    a page of 1,000 changes costs a few plain pages, not fifty); byte for byte what the database path gives."""
+    from models.node_changes import changes_between
+    from resources.changes import NodeChanges
+
+    start = version_now(anonymous)
+    created = create_node(NodeRow(line=0, ip="2001:db8::77", city=TOKYO, asn=64500, network='Quote " and Ünïcode'))
+    update_node(created, {"city": NEW_YORK, "asn": None, "network": None}, no_check)
+    update_node(nodes[0].id, {"network": "Example\\Backslash"}, no_check)
+    delete_node(nodes[1].id, no_check)
+    rows = changes_between(start, version_now(anonymous), {}, 1000)
+    assert len(rows) == 4
+    snapshot = read_model.current()
+    assert NodeChanges._entries(rows, snapshot.places) == NodeChanges._entries(rows)

@@ -24,7 +24,7 @@ from models import LoginFailure, User
 from security.tokens import TokenService
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
 from tests.helpers import manage, write_csv
-from tests.live_server import NGINX, ROOT, nginx_in_front, procfile_env, serve, wait_for_workers
+from tests.live_server import NGINX, ROOT, get, nginx_in_front, procfile_env, serve, wait_for_workers
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -254,3 +254,31 @@ def test_slow_clients_behind_nginx_do_not_stall_the_service(config, db, tmp_path
                 time.sleep(0.25)
         finally:
             stop.set()
+
+
+def raw_exchange(base: str, request: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_an_http_1_1_request_without_host_is_a_400_problem(config, db):
+    """RFC 9112 §3.2 (contract §14); HTTP/1.0 has no Host requirement."""
+    with serve(procfile_env(config.database_url, workers=1)) as (base, _):
+        for path in (b"/ping", b"/nodes.txt"):
+            answer = raw_exchange(base, b"GET " + path + b" HTTP/1.1\r\nConnection: close\r\n\r\n")
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400") and b"application/problem+json" in head, answer[:300]
+            assert b"Host" in body
+        # The same poll with If-None-Match is never answered from the kept 304s either.
+        tag = get(f"{base}/nodes.txt")[1]["ETag"]
+        answer = raw_exchange(base, b"GET /nodes.txt HTTP/1.1\r\nIf-None-Match: " + tag.encode()
+                              + b"\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert raw_exchange(base, b"GET /ping HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200")
+        assert raw_exchange(base, b"GET /ping HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n").startswith(
+            b"HTTP/1.1 200")
