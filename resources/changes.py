@@ -51,6 +51,8 @@ class NodeChanges:
     def on_get(self, req, resp):
         after, per_page, filters = self._parse(req)
         at_least = min_data_version(req)
+        if self._caught_up(req, resp, after, at_least):
+            return
         with read_transaction():
             versions = read_versions(database)
             if versions.data < at_least:
@@ -90,6 +92,18 @@ class NodeChanges:
             raise bad_request(error.messages) from None
         filters = {name: spec.normalise(args[name]) for name, spec in self.node_filters.items() if name in args}
         return args["after"], args["perPage"], filters
+
+    def _caught_up(self, req, resp, after: int, at_least: int) -> bool:
+        """A follower already at the data this worker holds (confirmed current, never read here): the empty
+        page, the poll most followers make, answered without a transaction."""
+        read_model = self.representations.read_model
+        snapshot = read_model.confirmed() if read_model is not None else None
+        if snapshot is None or after != snapshot.versions.data or at_least > after:
+            return False
+        body = b'{"data":[],"meta":{"version":%d,"next":null}}' % after
+        answer = Answer(representation(body, JSON, snapshot.versions.reference_changed_at), after)
+        self.representations.send(req, resp, answer, private=False)
+        return True
 
     def _places(self, reference_version: int):
         """The read model's cities at this reference version, when this worker holds them (never read here)."""

@@ -157,3 +157,33 @@ def test_entries_cut_from_the_read_models_cities_are_the_bytes_the_database_path
     assert len(rows) == 4
     snapshot = read_model.current()
     assert NodeChanges._entries(rows, snapshot.places) == NodeChanges._entries(rows)
+
+
+def test_a_caught_up_follower_is_answered_from_memory_as_the_database_would(other_app, config, db, nodes,
+                                                                            monkeypatch):
+    from dataclasses import replace
+
+    from app import LISTS
+    from models.data_version import read_versions
+    from readmodel.instance_version import InstanceVersion
+    from readmodel.store import ReadModel
+
+    model = ReadModel(LISTS, 60.0, instance=InstanceVersion())
+    model.refresh()
+    try:
+        from_memory = other_app(replace(config, data_freshness=60.0), db=db, read_model=model)
+        from_database = other_app(config, db=db)
+        query = f"after={read_versions(db).data}"
+        expected = from_database.simulate_get("/nodes/changes", query_string=query)
+
+        def no_database(*args, **kwargs):
+            raise AssertionError("the database was read")
+
+        monkeypatch.setattr(db, "execute_sql", no_database)
+        answered = from_memory.simulate_get("/nodes/changes", query_string=query)
+        assert answered.status_code == expected.status_code == 200
+        assert answered.content == expected.content
+        for header in ("etag", "last-modified", "x-data-version", "cache-control", "content-type"):
+            assert answered.headers[header] == expected.headers[header], header
+    finally:
+        model.stop()
