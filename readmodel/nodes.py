@@ -8,7 +8,9 @@ overlay over the blob, the columns (a few dozen bytes a node) are copied and the
 """
 from __future__ import annotations
 
+import hashlib
 from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, fields
 from functools import partial
 
@@ -27,6 +29,8 @@ ROW_COLUMNS = "id, ip, asn, network, city_id, country_id, region_id, created_at,
 # database but taken only by nodes actually added, so larger ones are four billion creations away; a database
 # that has them is served from SQL (ReadModelLimit).
 MAX_NODE_ID = 2**32 - 1
+# CIDR lists of other sets than a whole family, kept per table by what they contain (bytes of blocks).
+CIDR_KEPT_BYTES = 8 * 1024 * 1024
 
 
 class ReadModelLimit(RuntimeError):
@@ -172,6 +176,8 @@ class NodeTable(Table):
         self.reference_changed_at = reference_changed_at
         self.removed_at = removed_at
         self._whole_cidr: dict = {}  # family values -> the whole list of that family as CIDR blocks
+        self._cidr_kept: OrderedDict[bytes, bytes] = OrderedDict()  # digest of a set of slots -> its blocks
+        self._cidr_kept_bytes = 0
 
     @property
     def dead_slots(self) -> int:
@@ -224,7 +230,7 @@ class NodeTable(Table):
         """The addresses of `slots` as CIDR blocks. The whole list's (of one family or both), which sidecars
         poll, is worked out once per table; any other is worked out when asked (and the response cached)."""
         if near is not None or set(filters) - {"family"}:
-            return cidr_text(self.text(slots))
+            return self._cidr_of_set(slots)
         family = filters.get("family", (4, 6))
         with self._lock:
             found = self._whole_cidr.get(family)
@@ -232,6 +238,27 @@ class NodeTable(Table):
             found = cidr_text(self.text(slots))
             with self._lock:
                 self._whole_cidr[family] = found
+        return found
+
+    def _cidr_of_set(self, slots) -> bytes:
+        """The blocks of any set of nodes, worked out once per set whatever query found it: a circle round
+        the whole sphere is the same set from every point, and its blocks cost about 100 plain pages
+        (contract §14). The set is named by a digest of its sorted slots (a few milliseconds at 100,000)."""
+        digest = hashlib.blake2b(np.sort(slots).astype(np.int64).tobytes(), digest_size=16).digest()
+        with self._lock:
+            found = self._cidr_kept.get(digest)
+            if found is not None:
+                self._cidr_kept.move_to_end(digest)
+                return found
+        found = cidr_text(self.text(slots))
+        if len(found) <= CIDR_KEPT_BYTES:
+            with self._lock:
+                if digest not in self._cidr_kept:
+                    self._cidr_kept[digest] = found
+                    self._cidr_kept_bytes += len(found)
+                    while self._cidr_kept_bytes > CIDR_KEPT_BYTES:
+                        _, dropped = self._cidr_kept.popitem(last=False)
+                        self._cidr_kept_bytes -= len(dropped)
         return found
 
     def modified(self, matches) -> int:

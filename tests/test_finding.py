@@ -119,3 +119,18 @@ def test_bad_aggregate_queries_are_400(client, query, parameter):
 def test_aggregate_is_refused_on_a_json_page(client, nodes):
     assert "aggregate" in assert_problem(get(client, "/nodes", "aggregate=cidr"), 400)["errors"]
 
+
+
+def test_the_blocks_of_a_set_are_worked_out_once_whatever_query_finds_it(client, nodes, monkeypatch):
+    """Contract §14: a circle round the whole sphere matches every node from any point; its CIDR list is
+    worked out once per set, not once per URL (it cost about 100 plain pages each time)."""
+    import readmodel.nodes
+    from schemas.cidr import cidr_text
+
+    calls = []
+    monkeypatch.setattr(readmodel.nodes, "cidr_text", lambda lines: calls.append(1) or cidr_text(lines))
+    whole = get(client, "/nodes.txt", "aggregate=cidr").text
+    answers = {get(client, "/nodes.txt", f"aggregate=cidr&family=4,6&near={lat},{lon}&radius=20038").text
+               for lat, lon in ((0, 0), (51.5, -0.12), (-33.9, 151.2), (89.9, 179.9), (-45, -120))}
+    assert answers == {whole}
+    assert 1 <= len(calls) <= 2  # the whole list's own, and the one set the five circles share
