@@ -282,3 +282,17 @@ def test_an_http_1_1_request_without_host_is_a_400_problem(config, db):
         assert raw_exchange(base, b"GET /ping HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200")
         assert raw_exchange(base, b"GET /ping HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n").startswith(
             b"HTTP/1.1 200")
+
+
+def test_a_body_shorter_than_its_content_length_is_a_408_problem_and_the_worker_lives(tmp_path):
+    """Contract §14: it held a worker until gunicorn killed it (25 s), and the client got gunicorn's HTML 500."""
+    env = procfile_env(f"sqlite:///{tmp_path / 'unused.sqlite3'}", workers=1, JWT_SECRET=JWT_SECRET)
+    with serve(env) as (base, server):
+        (worker,) = wait_for_workers(server.pid, 1)
+        answer = raw_exchange(base, b"POST /auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    b"Content-Length: 100\r\n\r\n{\"username\":")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408") and b"application/problem+json" in head, answer[:300]
+        assert b"Content-Length" in body
+        assert get(f"{base}/ping")[0] == 200 and wait_for_workers(server.pid, 1) == [worker]
+    assert "WORKER TIMEOUT" not in server.output
