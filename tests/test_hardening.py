@@ -256,9 +256,9 @@ def test_slow_clients_behind_nginx_do_not_stall_the_service(config, db, tmp_path
             stop.set()
 
 
-def raw_exchange(base: str, request: bytes) -> bytes:
+def raw_exchange(base: str, request: bytes, timeout: float = 10) -> bytes:
     host, port = base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(request)
         answer = b""
         while chunk := sock.recv(65536):
@@ -290,7 +290,7 @@ def test_a_body_shorter_than_its_content_length_is_a_408_problem_and_the_worker_
     with serve(env) as (base, server):
         (worker,) = wait_for_workers(server.pid, 1)
         answer = raw_exchange(base, b"POST /auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                    b"Content-Length: 100\r\n\r\n{\"username\":")
+                                    b"Content-Length: 100\r\n\r\n{\"username\":", timeout=30)
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408") and b"application/problem+json" in head, answer[:300]
         assert b"Content-Length" in body
