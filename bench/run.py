@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.generate_nodes import changed_rows  # noqa: E402
-from bench.memory import InstanceMemory, first_answers  # noqa: E402
+from bench.memory import InstanceMemory, children, first_answers, status_kib  # noqa: E402
 from tests.live_server import free_port  # noqa: E402  (the same helper the tests use)
 
 RESULTS = ROOT / "bench" / "results"
@@ -135,14 +135,8 @@ class Server:
             time.sleep(0.2)
 
     def workers_rss_kib(self) -> dict[int, int]:
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
-        sizes = {}
-        for pid in children:
-            try:  # a worker may be recycled (max_requests) at any moment
-                sizes[int(pid)] = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1])
-            except (OSError, TypeError):
-                pass
-        return sizes
+        sizes = {pid: status_kib(pid, "VmRSS") for pid in children(self.process.pid)}
+        return {pid: size for pid, size in sizes.items() if size is not None}  # a worker may just have been recycled
 
     def stop(self):
         self.memory.stop()

@@ -35,7 +35,8 @@ DURATION = Histogram(f"{PREFIX}_http_request_duration_seconds",
                      ["route", "method"], buckets=DURATION_BUCKETS, registry=LOCAL)
 DATA_VERSION = Gauge(f"{PREFIX}_read_model_data_version", "The data version each worker's read model serves.",
                      multiprocess_mode="liveall", registry=LOCAL)
-CONFIRMED = Gauge(f"{PREFIX}_read_model_confirmed_timestamp_seconds",
+CONFIRMED_NAME = f"{PREFIX}_read_model_confirmed_timestamp_seconds"
+CONFIRMED = Gauge(CONFIRMED_NAME,
                   "When each worker last knew its read model current (Unix time).",
                   multiprocess_mode="liveall", registry=LOCAL)
 DATABASE_ERRORS = Counter(f"{PREFIX}_database_errors", "Database failures: a request answered 503, or a read "
@@ -115,7 +116,7 @@ def exposition() -> bytes:
     now = time.time()
     ages = None
     for family in families:
-        if family.name == CONFIRMED._name:
+        if family.name == CONFIRMED_NAME:
             ages = GaugeMetricFamily(AGE, "Seconds since each worker last knew its read model current.",
                                      labels=["pid"])
             for sample in family.samples:
