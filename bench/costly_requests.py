@@ -35,6 +35,10 @@ def main(database_url: str, rounds: int) -> None:
         "cidr whole sphere": lambda: f"/nodes.txt?aggregate=cidr&family=4,6&near={point()}&radius=20038",
         "cidr 5000 km": lambda: f"/nodes.txt?aggregate=cidr&near={point()}&radius=5000",
         "radius page whole sphere": lambda: f"/nodes?near={point()}&radius=20038&perPage=50",
+        "nearest of whole sphere": lambda: f"/nodes?near={point()}&radius=20038&order=distance&perPage=50",
+        "farthest IPv4, 19,000 km": lambda: (f"/nodes?near={point()}&radius=19000&order=distance&direction=desc"
+                                             f"&family=4&perPage=50"),
+        "cidr IPv6 19,000 km": lambda: f"/nodes.txt?aggregate=cidr&family=6&near={point()}&radius=19000",
         "text whole sphere": lambda: f"/nodes.txt?near={point()}&radius=20038",
         "feed 1000 behind": lambda: f"/nodes/changes?after={max(version - 1000, 0)}&family={rng.choice([4, 6])}",
     }

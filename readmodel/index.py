@@ -174,6 +174,8 @@ class Coordinates:
         first, last = self._rows([low, high])
         rows = np.arange(first, last + 1) * self.ROW_SPAN
         reach = near.longitude_reach()
+        if (reach is None or reach >= 180.0) and first == 0 and last == self.ROWS - 1:
+            return np.arange(len(self.by_cell), dtype=np.int32)  # every row, all round: every position
         east = near.longitude + 180.0  # the centre's longitude as keys count it, 0-360
         if reach is None or reach >= 180.0:
             spans = [(0.0, 360.0)]

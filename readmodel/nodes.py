@@ -8,18 +8,19 @@ overlay over the blob, the columns (a few dozen bytes a node) are copied and the
 """
 from __future__ import annotations
 
-import hashlib
+import threading
 from array import array
-from collections import OrderedDict
 from dataclasses import dataclass, fields
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
 from readmodel.blob import Blob, BlobWriter, Layered
-from readmodel.index import SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering
+from readmodel.index import EMPTY_SLOTS, SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering, runs
 from readmodel.table import Table, with_distances
-from schemas.cidr import cidr_text
+from readmodel.tagged import TaggedBytes
+from schemas.cidr import AddressOrder, address_order, blocks
 from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_text
 
 # The group value of a node without an ASN: no filter value (0..2**32-1) can name it.
@@ -29,8 +30,7 @@ ROW_COLUMNS = "id, ip, asn, network, city_id, country_id, region_id, created_at,
 # database but taken only by nodes actually added, so larger ones are four billion creations away; a database
 # that has them is served from SQL (ReadModelLimit).
 MAX_NODE_ID = 2**32 - 1
-# CIDR lists of other sets than a whole family, kept per table by what they contain (bytes of blocks).
-CIDR_KEPT_BYTES = 8 * 1024 * 1024
+FAMILIES = (4, 6)
 
 
 class ReadModelLimit(RuntimeError):
@@ -161,6 +161,26 @@ def ordering_key(order: str, columns: NodeColumns, places: Places, slots=slice(N
 ORDERS = ("id", "city", "country", "region")
 
 
+class CityDirectory(NamedTuple):
+    """The cities that have nodes in one table, where each one's nodes are in the city index (a slice of
+    `packed` each) and where the cities are: a radius search measures these (not every city of the reference
+    data) and gathers their nodes by slices, with no search per city."""
+
+    places: np.ndarray  # each city's index in Places
+    starts: np.ndarray
+    lengths: np.ndarray
+    coordinates: Coordinates
+
+    @classmethod
+    def of(cls, packed: np.ndarray, places: Places) -> "CityDirectory":
+        cities = packed >> np.uint64(SLOT_BITS)
+        starts = np.flatnonzero(np.concatenate(([True], cities[1:] != cities[:-1]))) if len(cities) else EMPTY_SLOTS
+        lengths = np.diff(np.append(starts, len(cities)))
+        index = places.city_index(cities[starts])
+        return cls(index, starts, lengths, Coordinates(places.coordinates.latitudes[index],
+                                                places.coordinates.longitudes[index]))
+
+
 class NodeTable(Table):
     def __init__(self, *, columns: NodeColumns, ips: Layered, networks: Shared, tails: Shared, places: Places,
                  orderings: dict, groups: dict, reference_changed_at: int, removed_at: int):
@@ -176,8 +196,10 @@ class NodeTable(Table):
         self.reference_changed_at = reference_changed_at
         self.removed_at = removed_at
         self._whole_cidr: dict = {}  # family values -> the whole list of that family as CIDR blocks
-        self._cidr_kept: OrderedDict[bytes, bytes] = OrderedDict()  # digest of a set of slots -> its blocks
-        self._cidr_kept_bytes = 0
+        # Worked out on first use, once per table (a data version); a race computes one twice, harmlessly.
+        self._cities: CityDirectory | None = None
+        self._address_orders: dict[int, AddressOrder] | None = None
+        self._building = threading.Lock()
 
     @property
     def dead_slots(self) -> int:
@@ -186,11 +208,42 @@ class NodeTable(Table):
     def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
         return ordering_key(order, self.columns, self.places, slots)
 
-    def nearby(self, near) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes are where their city is: the cities within the radius, then their nodes."""
-        cities, city_metres = self.places.coordinates.within(near)
-        slots, owners = self.groups["city"].slots_and_owners(self.places.city_ids[cities])
-        return slots, city_metres[owners]
+    def _select_near(self, filters: dict, order: str, near) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes are where their city is: the cities within the radius (of those that have nodes) are measured,
+        then their nodes taken. A circle holding many of them (round the whole sphere, say) picks them out of
+        the requested order in one pass, which costs less than gathering and arranging them."""
+        if order == "distance":
+            return super()._select_near(filters, order, near)
+        cities = self.city_directory()
+        found, city_metres = cities.coordinates.within(near)
+        if int(cities.lengths[found].sum()) * 8 <= len(self.live):
+            return super()._select_near(filters, order, near, (found, city_metres))
+        metres_by_place = np.full(len(self.places.city_ids), -1, dtype=np.int64)
+        metres_by_place[cities.places[found]] = city_metres
+        ordered = self.orderings[order].slots
+        metres = metres_by_place[self.columns.place[ordered]]
+        kept = metres >= 0
+        if filters:
+            kept &= self.matching_mask(filters, ordered)
+        return ordered[kept], metres[kept]
+
+    def nearby(self, near, nearest_first: bool = False, measured=None) -> tuple[np.ndarray, np.ndarray]:
+        """The nodes of the cities within the radius, a slice of the city index each (with `measured`, the
+        cities found and their distances, already worked out)."""
+        cities = self.city_directory()
+        found, city_metres = measured or cities.coordinates.within(near)
+        if nearest_first:
+            nearest = np.argsort(city_metres, kind="stable")
+            found, city_metres = found[nearest], city_metres[nearest]
+        lengths = cities.lengths[found]
+        entries = runs(cities.starts[found], lengths)
+        slots = (self.groups["city"].packed[entries] & SLOT_MASK).astype(np.int32) if len(entries) else EMPTY_SLOTS
+        return slots, np.repeat(city_metres, lengths)
+
+    def city_directory(self) -> "CityDirectory":
+        if self._cities is None:
+            self._cities = CityDirectory.of(self.groups["city"].packed, self.places)
+        return self._cities
 
     def matching_mask(self, filters: dict, slots: np.ndarray) -> np.ndarray:
         """From the columns of `slots` themselves: a radius's few matches are checked faster than a filter's
@@ -227,39 +280,41 @@ class NodeTable(Table):
         return self.ips.join(slots)
 
     def cidr(self, slots, filters: dict, near) -> bytes:
-        """The addresses of `slots` as CIDR blocks. The whole list's (of one family or both), which sidecars
-        poll, is worked out once per table; any other is worked out when asked (and the response cached)."""
-        if near is not None or set(filters) - {"family"}:
-            return self._cidr_of_set(slots)
-        family = filters.get("family", (4, 6))
-        with self._lock:
-            found = self._whole_cidr.get(family)
-        if found is None:
-            found = cidr_text(self.text(slots))
+        """The addresses of `slots` as CIDR blocks. Each family's addresses are put in address order once per
+        table; the blocks of the whole list (of one family or both), which sidecars poll, are kept, and those
+        of any other set are selected from that order: no parsing or sorting per request (contract §14)."""
+        orders = self.address_orders()
+        families = tuple(filters.get("family", FAMILIES))
+        # A circle round the whole sphere holds every node of the families asked for, from any point.
+        if not set(filters) - {"family"} and (
+                near is None or len(slots) == sum(len(orders[family].order) for family in families)):
             with self._lock:
-                self._whole_cidr[family] = found
-        return found
+                found = self._whole_cidr.get(families)
+            if found is None:
+                found = TaggedBytes.of(b"".join(self._blocks(orders[family], family)
+                                                for family in FAMILIES if family in families))
+                with self._lock:
+                    self._whole_cidr[families] = found
+            return found
+        chosen = np.zeros(self.size, dtype=bool)
+        chosen[slots] = True
+        return b"".join(self._blocks(orders[family].subset(chosen), family) for family in FAMILIES)
 
-    def _cidr_of_set(self, slots) -> bytes:
-        """The blocks of any set of nodes, worked out once per set whatever query found it: a circle round
-        the whole sphere is the same set from every point, and its blocks cost about 100 plain pages
-        (contract §14). The set is named by a digest of its sorted slots (a few milliseconds at 100,000)."""
-        digest = hashlib.blake2b(np.sort(slots).astype(np.int64).tobytes(), digest_size=16).digest()
-        with self._lock:
-            found = self._cidr_kept.get(digest)
-            if found is not None:
-                self._cidr_kept.move_to_end(digest)
-                return found
-        found = cidr_text(self.text(slots))
-        if len(found) <= CIDR_KEPT_BYTES:
-            with self._lock:
-                if digest not in self._cidr_kept:
-                    self._cidr_kept[digest] = found
-                    self._cidr_kept_bytes += len(found)
-                    while self._cidr_kept_bytes > CIDR_KEPT_BYTES:
-                        _, dropped = self._cidr_kept.popitem(last=False)
-                        self._cidr_kept_bytes -= len(dropped)
-        return found
+    def address_orders(self) -> dict[int, AddressOrder]:
+        """Per family, the live slots in address order (and which addresses follow one another)."""
+        if self._address_orders is None:
+            with self._building:
+                if self._address_orders is None:
+                    orders = {}
+                    for family in FAMILIES:
+                        slots = self.groups["family"].slots([family])
+                        order, follows = address_order(self.ips.join(slots).decode("ascii").split(), family)
+                        orders[family] = AddressOrder(slots[order], follows)
+                    self._address_orders = orders
+        return self._address_orders
+
+    def _blocks(self, order: AddressOrder, family: int) -> bytes:
+        return blocks(self.ips.join(order.order), order.follows, family)
 
     def modified(self, matches) -> int:
         """When the list of `matches` last changed (seconds): its newest node, the last removal of any node

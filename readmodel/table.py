@@ -90,20 +90,27 @@ class Table:
         self._remember(key, found)
         return found
 
-    def _select_near(self, filters: dict, order: str, near) -> tuple[np.ndarray, np.ndarray]:
-        slots, metres = self.nearby(near)
+    def _select_near(self, filters: dict, order: str, near, measured=None) -> tuple[np.ndarray, np.ndarray]:
+        slots, metres = self.nearby(near, nearest_first=order == "distance", measured=measured)
         if filters and len(slots):
             kept = self.matching_mask(filters, slots)
             slots, metres = slots[kept], metres[kept]
         if order == "distance":  # nearest first, then the key (contract §11)
-            ranked = np.argsort((metres << 32) | self.sort_keys("id", slots))
+            # Nearly in order already (nearest first, each place's rows in key order): timsort is one pass then,
+            # where a quicksort of 100,000 keys costs 5 ms.
+            ranked = np.argsort((metres << 32) | self.sort_keys("id", slots), kind="stable")
         else:
             ranked = self.orderings[order].arrange(slots, lambda some: self.sort_keys(order, some), self.size)
         return slots[ranked], metres[ranked]
 
-    def nearby(self, near) -> tuple[np.ndarray, np.ndarray]:
-        """The live slots within `near` (in no particular order) and their distances in metres."""
-        return self.coordinates.within(near)
+    def nearby(self, near, nearest_first: bool = False, measured=None) -> tuple[np.ndarray, np.ndarray]:
+        """The live slots within `near` and their distances in metres, nearest first if asked (else in no
+        particular order); `measured`: those, already worked out."""
+        slots, metres = measured or self.coordinates.within(near)
+        if nearest_first:
+            nearest = np.argsort(metres, kind="stable")
+            slots, metres = slots[nearest], metres[nearest]
+        return slots, metres
 
     def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
         """The unique ordering key of each of `slots`."""

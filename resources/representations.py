@@ -10,7 +10,6 @@ database's version looked at first).
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,6 +21,7 @@ from models.data_version import VersionAhead, read_versions
 from models.database import database
 from models.dating import settled
 from readmodel.table import page_of
+from readmodel.tagged import content_tag
 from resources.cache import ResponseCache
 from resources.caching import CachePolicy
 from resources.coding import CodedBodies, add_vary
@@ -53,7 +53,11 @@ class Answer(NamedTuple):
 
 
 def representation(body: bytes, content_type: str, last_modified: int) -> Representation:
-    tag = hashlib.sha256(body).hexdigest()[:24]  # 96 bits; SHA-256 is the fastest digest here (SHA-NI)
+    tag = getattr(body, "tag", None)
+    if tag is None:
+        tag = content_tag(body)
+    else:
+        body = bytes(body)  # a kept body, hashed once (TaggedBytes); WSGI servers want plain bytes
     return Representation(body, content_type, tag, last_modified, len(body), f'"{tag}"', f'"{tag}-gzip"',
                           http_date(last_modified + 1) if settled(last_modified) else None)
 

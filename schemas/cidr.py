@@ -7,16 +7,81 @@ arrays), are sorted and split into runs by numpy, and only runs longer than one 
 lists) go through `ipaddress`; a run of one is its own text with `/32` or `/128`. Runs are maximal, so no
 block of one can merge with a block of another: the result is the collapsed one (tests compare it with
 `collapse_addresses`). About 0.3 µs an address.
+
+`AddressOrder` keeps the sorting for a whole list, so that the blocks of any subset of it are found by
+selecting from it (the read model does this once per data version, then a subset costs no parsing or sorting).
 """
 from __future__ import annotations
 
 import socket
 from functools import partial
 from ipaddress import IPv4Address, IPv6Address, summarize_address_range
+from typing import NamedTuple
 
 import numpy as np
 
 PACK = {4: partial(socket.inet_pton, socket.AF_INET), 6: partial(socket.inet_pton, socket.AF_INET6)}
+SUFFIX = {4: "/32", 6: "/128"}
+TOP = np.uint64(2**64 - 1)
+
+
+class AddressOrder(NamedTuple):
+    """One family's distinct addresses in address order: `order` holds their positions in the list they came
+    from; `follows[i]` says that the address at order[i + 1] is the one at order[i] plus one."""
+
+    order: np.ndarray
+    follows: np.ndarray
+
+    def subset(self, chosen: np.ndarray) -> "AddressOrder":
+        """The order of a subset, given which of the list's positions are in it (a mask over positions)."""
+        picked = np.flatnonzero(chosen[self.order])
+        adjacent = (np.diff(picked) == 1) & self.follows[picked[:-1]]
+        return AddressOrder(self.order[picked], adjacent)
+
+
+def address_order(addresses: list[str], family: int) -> AddressOrder:
+    """The address order of `addresses` (canonical, distinct, all of `family`)."""
+    if not addresses:
+        return AddressOrder(np.empty(0, dtype=np.int64), np.empty(0, dtype=bool))
+    packed = np.frombuffer(b"".join(map(PACK[family], addresses)), dtype=">u8" if family == 6 else ">u4")
+    if family == 4:
+        values = packed.astype(np.int64)
+        order = np.argsort(values, kind="stable")
+        values = values[order]
+        follows = np.diff(values) == 1
+    else:
+        high, low = packed[0::2].astype(np.uint64), packed[1::2].astype(np.uint64)
+        order = np.lexsort((low, high))
+        high, low = high[order], low[order]
+        follows = (((high[1:] == high[:-1]) & (low[1:] == low[:-1] + np.uint64(1)) & (low[:-1] != TOP))
+                   | ((high[1:] == high[:-1] + np.uint64(1)) & (low[:-1] == TOP) & (low[1:] == 0)))
+    return AddressOrder(order, follows)
+
+
+def blocks(lines: bytes, follows: np.ndarray, family: int) -> bytes:
+    """The blocks of addresses given one a line in address order, with `follows` as in `AddressOrder`. A run of
+    one address is its line with the suffix (a byte replacement over the stretches between longer runs); only
+    the longer runs go through `ipaddress`."""
+    if not lines:
+        return b""
+    with_suffix = SUFFIX[family].encode("ascii") + b"\n"
+    if not follows.any():  # every run is one address (scattered lists)
+        return lines.replace(b"\n", with_suffix)
+    line_ends = np.flatnonzero(np.frombuffer(lines, dtype=np.uint8) == 10)
+    line_starts = np.concatenate(([0], line_ends[:-1] + 1))
+    run_ends = np.append(np.flatnonzero(~follows), len(line_ends) - 1)
+    run_starts = np.concatenate(([0], run_ends[:-1] + 1))
+    longer = run_ends > run_starts
+    kind = IPv4Address if family == 4 else IPv6Address
+    out, done = [], 0
+    for first, last in zip(run_starts[longer].tolist(), run_ends[longer].tolist()):
+        out.append(lines[done:line_starts[first]].replace(b"\n", with_suffix))
+        low = lines[line_starts[first]:line_ends[first]].decode("ascii")
+        high = lines[line_starts[last]:line_ends[last]].decode("ascii")
+        out.append("".join(f"{block}\n" for block in summarize_address_range(kind(low), kind(high))).encode("ascii"))
+        done = int(line_ends[last]) + 1
+    out.append(lines[done:].replace(b"\n", with_suffix))
+    return b"".join(out)
 
 
 def cidr_text(lines: bytes) -> bytes:
@@ -24,36 +89,9 @@ def cidr_text(lines: bytes) -> bytes:
     addresses = lines.decode("ascii").split()
     v4 = [address for address in addresses if ":" not in address]
     v6 = [address for address in addresses if ":" in address] if len(v4) < len(addresses) else []
-    return (_blocks(v4, 4) + _blocks(v6, 6)).encode("ascii")
+    return _blocks_of(v4, 4) + _blocks_of(v6, 6)
 
 
-def _blocks(addresses: list[str], family: int) -> str:
-    if not addresses:
-        return ""
-    packed = np.frombuffer(b"".join(map(PACK[family], addresses)), dtype=">u8" if family == 6 else ">u4")
-    if family == 4:
-        values = packed.astype(np.int64)
-        order = np.argsort(values, kind="stable")
-        values = values[order]
-        follows = np.diff(values) == 1  # address i + 1 is address i plus one
-    else:
-        high, low = packed[0::2].astype(np.uint64), packed[1::2].astype(np.uint64)
-        order = np.lexsort((low, high))
-        high, low = high[order], low[order]
-        top = np.uint64(2**64 - 1)
-        follows = (((high[1:] == high[:-1]) & (low[1:] == low[:-1] + np.uint64(1)) & (low[:-1] != top))
-                   | ((high[1:] == high[:-1] + np.uint64(1)) & (low[:-1] == top) & (low[1:] == 0)))
-    ends = np.flatnonzero(~follows).tolist() + [len(order) - 1]
-    ordered = [addresses[index] for index in order.tolist()]
-    suffix = "/32" if family == 4 else "/128"
-    if len(ends) == len(ordered):  # every run is one address (scattered lists): no ipaddress at all
-        return (suffix + "\n").join(ordered) + suffix + "\n"
-    kind = IPv4Address if family == 4 else IPv6Address
-    out, start = [], 0
-    for end in ends:
-        if start == end:
-            out.append(ordered[start] + suffix)
-        else:
-            out += [str(block) for block in summarize_address_range(kind(ordered[start]), kind(ordered[end]))]
-        start = end + 1
-    return "\n".join(out) + "\n"
+def _blocks_of(addresses: list[str], family: int) -> bytes:
+    order, follows = address_order(addresses, family)
+    return blocks("".join(addresses[index] + "\n" for index in order.tolist()).encode("ascii"), follows, family)

@@ -121,16 +121,21 @@ def test_aggregate_is_refused_on_a_json_page(client, nodes):
 
 
 
-def test_the_blocks_of_a_set_are_worked_out_once_whatever_query_finds_it(client, nodes, monkeypatch):
-    """Contract §14: a circle round the whole sphere matches every node from any point; its CIDR list is
-    worked out once per set, not once per URL (it cost about 100 plain pages each time)."""
+def test_addresses_are_put_in_order_once_per_version_whatever_query_finds_them(client, nodes, monkeypatch):
+    """Contract §14: the CIDR blocks of any set (a circle round the whole sphere from any point, a 5,000 km
+    circle, a country) are selected from each family's addresses put in address order once per data version:
+    no request parses or sorts addresses (that cost about 100 plain pages each time)."""
     import readmodel.nodes
-    from schemas.cidr import cidr_text
+    from schemas.cidr import address_order
 
     calls = []
-    monkeypatch.setattr(readmodel.nodes, "cidr_text", lambda lines: calls.append(1) or cidr_text(lines))
+    monkeypatch.setattr(readmodel.nodes, "address_order", lambda *args: calls.append(1) or address_order(*args))
     whole = get(client, "/nodes.txt", "aggregate=cidr").text
     answers = {get(client, "/nodes.txt", f"aggregate=cidr&family=4,6&near={lat},{lon}&radius=20038").text
                for lat, lon in ((0, 0), (51.5, -0.12), (-33.9, 151.2), (89.9, 179.9), (-45, -120))}
     assert answers == {whole}
-    assert 1 <= len(calls) <= 2  # the whole list's own, and the one set the five circles share
+    for lat, lon in ((0, 0), (51.5, -0.12), (-33.9, 151.2)):
+        get(client, "/nodes.txt", f"aggregate=cidr&near={lat},{lon}&radius=5000")
+        get(client, "/nodes.txt", f"aggregate=cidr&family=6&near={lat},{lon}&radius=19000")
+    get(client, "/nodes.txt", "aggregate=cidr&country=DE,FR")
+    assert len(calls) == 2  # one per family

@@ -107,8 +107,9 @@ def points():
     return st.tuples(st.floats(-90, 90), st.floats(-180, 180), st.floats(0.001, 20038))
 
 
-def near_query(near, order, descending=False):
-    return ListQuery(filters=(), order=order, descending=descending, page=1, per_page=1000, given=(), near=near)
+def near_query(near, order, descending=False, filters=(), aggregate=None):
+    return ListQuery(filters=filters, order=order, descending=descending, page=1, per_page=1000, given=(),
+                     near=near, aggregate=aggregate)
 
 
 def brute_force(rows, near):
@@ -152,6 +153,22 @@ def test_nodes_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, p
     if order == "distance":
         assert [item["distance"] for item in items] == sorted((item["distance"] for item in items), reverse=descending)
     assert text_from_memory(snapshot.nodes, q)[0] == spec.sql_lines(q)
+
+
+@SETTINGS
+@given(point=points(), order=st.sampled_from(["distance", "id", "country"]), descending=st.booleans(),
+       family=st.sampled_from([(4,), (6,), (4, 6)]))
+@example(point=(0.0, 0.0, 20038.0), order="id", descending=False, family=(6,))
+@example(point=(10.0, 20.0, 19000.0), order="distance", descending=True, family=(4,))
+def test_filtered_circles_and_their_blocks_are_what_the_database_finds(snapshot, point, order, descending, family):
+    """The read model's paths for small circles (their cities' nodes gathered), large ones (picked out of the
+    whole order) and CIDR blocks of any subset (selected from the addresses in address order) agree with SQL."""
+    spec = LISTS["nodes"]
+    q = near_query(Near(*point), order, descending, filters=(("family", family),))
+    assert page_from_memory(snapshot.nodes, q) == page_from_database(spec, q, read_versions(database))
+    assert text_from_memory(snapshot.nodes, q)[0] == spec.sql_lines(q)
+    blocks = near_query(Near(*point), "id", filters=(("family", family),), aggregate="cidr")
+    assert text_from_memory(snapshot.nodes, blocks)[0] == spec.sql_lines(blocks)
 
 
 @SETTINGS
