@@ -72,7 +72,8 @@ class NodeChanges:
         body = (b'{"data":[' + b",".join(entries) + b'],"meta":'
                 + orjson.dumps({"version": reached, "next": following}) + b"}")
         modified = max([row[2] for row in rows[:per_page]], default=versions.reference_changed_at)
-        self.representations.send(req, resp, Answer(representation(body, JSON, modified), versions.data),
+        link = f'<{following}>; rel="next"' if following else None  # RFC 8288, as on the paginated lists
+        self.representations.send(req, resp, Answer(representation(body, JSON, modified, link), versions.data),
                                   private=False)
 
     on_head = on_get

@@ -41,10 +41,11 @@ class Representation:
     etag_header: str
     gzip_etag_header: str  # the tag of its gzip coding (contract §13)
     settled_header: str | None  # Last-Modified once that second is settled, else None (resources/conditional.py)
+    link_header: str | None = None  # a page's links to its neighbours (RFC 8288)
 
     def without_body(self) -> "Representation":
         return Representation(None, self.content_type, self.etag, self.last_modified, self.size, self.etag_header,
-                              self.gzip_etag_header, self.settled_header)
+                              self.gzip_etag_header, self.settled_header, self.link_header)
 
 
 class Answer(NamedTuple):
@@ -52,14 +53,15 @@ class Answer(NamedTuple):
     data_version: int  # the data it was made from (X-Data-Version)
 
 
-def representation(body: bytes, content_type: str, last_modified: int) -> Representation:
+def representation(body: bytes, content_type: str, last_modified: int, link_header: str | None = None
+                   ) -> Representation:
     tag = getattr(body, "tag", None)
     if tag is None:
         tag = content_tag(body)
     else:
         body = bytes(body)  # a kept body, hashed once (TaggedBytes); WSGI servers want plain bytes
     return Representation(body, content_type, tag, last_modified, len(body), f'"{tag}"', f'"{tag}-gzip"',
-                          http_date(last_modified + 1) if settled(last_modified) else None)
+                          http_date(last_modified + 1) if settled(last_modified) else None, link_header)
 
 
 def list_body(rows: list, meta: dict) -> bytes:
@@ -79,23 +81,43 @@ def encoded(value: str) -> str:
     return value if UNRESERVED.fullmatch(value) else quote_plus(value)
 
 
-def pagination(path: str, query, total: int, count: int) -> dict:
-    page, per_page = query.page, query.per_page
-    total_pages = -(-total // per_page)
-    # Past the end, "previous" leads back to the last page that has rows.
-    previous = min(page - 1, total_pages) if page > 1 else 0
-    following = page + 1 if page < total_pages else 0
-    # Links keep every other parameter, in the order the list declares them.
-    others = "&".join(f"{name}={encoded(value)}" for name, value in query.given if name != "page")
-    base = f"{path}?{others}&page=" if others else f"{path}?page="
+class Pages(NamedTuple):
+    """Where a page stands among its query's pages, and the URL of any page (path and query string)."""
+
+    base: str  # the URL without the page number
+    page: int
+    total_pages: int
+    previous: int  # 0: none
+    following: int  # 0: none
+
+    @classmethod
+    def of(cls, path: str, query, total: int) -> "Pages":
+        page, total_pages = query.page, -(-total // query.per_page)
+        # Links keep every other parameter, in the order the list declares them.
+        others = "&".join(f"{name}={encoded(value)}" for name, value in query.given if name != "page")
+        # Past the end, "previous" leads back to the last page that has rows.
+        return cls(f"{path}?{others}&page=" if others else f"{path}?page=", page,
+                   total_pages, min(page - 1, total_pages) if page > 1 else 0,
+                   page + 1 if page < total_pages else 0)
+
+    def url(self, page: int) -> str | None:
+        return f"{self.base}{page}" if page else None
+
+    def link_header(self) -> str:
+        """RFC 8288 links, as GitHub sends them: next and prev where they exist, first and last always (the
+        last of no rows is page 1). URLs are path-absolute references, resolved against the request's URL."""
+        links = [("next", self.following), ("prev", self.previous), ("first", 1), ("last", max(self.total_pages, 1))]
+        return ", ".join(f'<{self.url(page)}>; rel="{rel}"' for rel, page in links if page)
+
+
+def pagination(pages: Pages, total: int, count: int, per_page: int) -> dict:
     return {"pagination": {
         "total": total,
         "count": count,
         "perPage": per_page,
-        "currentPage": page,
-        "totalPages": total_pages,
-        "links": {"previous": f"{base}{previous}" if previous else None,
-                  "next": f"{base}{following}" if following else None},
+        "currentPage": pages.page,
+        "totalPages": pages.total_pages,
+        "links": {"previous": pages.url(pages.previous), "next": pages.url(pages.following)},
     }}
 
 
@@ -143,6 +165,8 @@ class Representations:
         resp.set_header(DATA_VERSION, str(answer.data_version))
         # A cache must not answer a request naming a newer version with an older copy (contract §13).
         add_vary(resp, "Accept-Encoding", MIN_DATA_VERSION)
+        if representation is not None and representation.link_header:
+            resp.set_header("Link", representation.link_header)
         send_representation(req, resp, representation, self.policy.header(private),
                             lambda: self.coded.gzip(representation.etag, representation.body))
 
@@ -150,7 +174,9 @@ class Representations:
         """A page of a list as JSON with its pagination metadata (contract §3)."""
         def make(answer):
             rows, total, modified = answer
-            return representation(list_body(rows, pagination(path, query, total, len(rows))), JSON, modified)
+            pages = Pages.of(path, query, total)
+            return representation(list_body(rows, pagination(pages, total, len(rows), query.per_page)), JSON,
+                                  modified, pages.link_header())
 
         return self._answer(spec, (spec.name, JSON, query.given), lambda table: page_from_memory(table, query),
                             lambda versions: page_from_database(spec, query, versions), make, req)

@@ -34,6 +34,42 @@ def test_page_past_the_end_is_empty_with_the_true_total(client):
     assert meta["links"] == {"previous": "/regions?perPage=10&page=3", "next": None}
 
 
+def link_header(result) -> dict:
+    """{rel: URL} of an RFC 8288 Link header (each link once, as this service sends them)."""
+    links = {}
+    for part in result.headers["link"].split(", "):
+        target, rel = part.split("; ")
+        assert target[0] == "<" and target[-1] == ">" and rel.startswith('rel="')
+        links[rel[5:-1]] = target[1:-1]
+    return links
+
+
+def test_link_headers_name_next_prev_first_and_last_as_the_meta_does(client):
+    """Issue 24: RFC 8288 links on every paginated list, as GitHub sends them; the same URLs as the meta."""
+    middle = get(client, "/regions", "perPage=10&page=2&order=name")
+    assert link_header(middle) == {"next": "/regions?perPage=10&order=name&page=3",
+                                   "prev": "/regions?perPage=10&order=name&page=1",
+                                   "first": "/regions?perPage=10&order=name&page=1",
+                                   "last": "/regions?perPage=10&order=name&page=3"}
+    first = get(client, "/countries", "perPage=100")
+    assert link_header(first) == {"next": "/countries?perPage=100&page=2", "first": "/countries?perPage=100&page=1",
+                                  "last": "/countries?perPage=100&page=3"}
+    past_the_end = get(client, "/regions", "page=7&perPage=10")
+    assert link_header(past_the_end)["prev"] == past_the_end.json["meta"]["pagination"]["links"]["previous"]
+    nothing = get(client, "/cities", "name=Nowhere%20At%20All")
+    assert link_header(nothing) == {"first": "/cities?name=Nowhere%20At%20All&page=1".replace("%20", "+"),
+                                    "last": "/cities?name=Nowhere%20At%20All&page=1".replace("%20", "+")}
+    head = client.simulate_head("/regions", query_string="perPage=10&page=2&order=name")
+    assert head.headers["link"] == middle.headers["link"] and not head.content
+    following = link_header(middle)["next"]
+    walked = client.simulate_get(following.split("?")[0], query_string=following.split("?")[1])
+    assert walked.json["meta"]["pagination"]["currentPage"] == 3 and "next" not in link_header(walked)
+
+
+def test_a_text_list_has_no_pages_and_no_links(client, nodes):
+    assert "link" not in get(client, "/nodes.txt").headers
+
+
 def test_defaults_are_page_1_of_50(client):
     meta = get(client, "/countries").json["meta"]["pagination"]
     assert (meta["currentPage"], meta["perPage"], meta["count"], meta["total"]) == (1, 50, 50, 249)

@@ -54,7 +54,14 @@ def test_list_parameters_are_those_the_code_accepts(path):
     order = documented["order"]["schema"]
     assert order["enum"] == spec.query_schema.fields["order"].validate.choices
     assert ("distance" in order["enum"]) == ("near" in documented) == (spec.near is not None)
-    assert order["default"] == spec.query_schema.fields["order"].load_default
+    default = spec.query_schema.fields["order"].load_default
+    if "aggregate" in documented:
+        # No schema default where `order` is refused beside `aggregate`: a generated client sends schema
+        # defaults, so the default is only described.
+        assert "default" not in order and f"Defaults to `{default}`" in documented["order"]["description"]
+        assert "default" not in documented["direction"]["schema"]
+    else:
+        assert order["default"] == default
     assert documented["perPage"]["schema"]["maximum"] == 1000 and documented["perPage"]["schema"]["default"] == 50
 
 
