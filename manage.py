@@ -9,13 +9,14 @@ from dataclasses import replace
 
 import peewee
 
-from commands import import_nodes, migrate, release, seed, users
+from commands import api_keys, import_nodes, migrate, release, seed, users
 from config import Config, ConfigError
 from config.logs import request_id
 from models import connect_database
 
 # name -> (help, add_arguments(parser) or None, run(args) -> exit status)
-COMMANDS = {**migrate.COMMANDS, **release.COMMANDS, **seed.COMMANDS, **import_nodes.COMMANDS, **users.COMMANDS}
+COMMANDS = {**migrate.COMMANDS, **release.COMMANDS, **seed.COMMANDS, **import_nodes.COMMANDS, **users.COMMANDS,
+            **api_keys.COMMANDS}
 
 
 def main(argv=None) -> int:

@@ -21,9 +21,13 @@ def read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password (again): ") != password:
-            raise CommandError("the passwords do not match")
+        try:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Password (again): ") != password:
+                raise CommandError("the passwords do not match")
+        except EOFError:
+            raise CommandError("no password was typed: without a terminal, give it on standard input with "
+                               "--password-stdin") from None
     problem = password_problem(password)
     if problem:
         raise CommandError(problem)
@@ -141,7 +145,7 @@ def users(args):
     return lines
 
 
-def _guarded(command):
+def guarded(command):
     """Runs `command` in one transaction and shows what it returns (lines, or callables that print) only
     after the commit: a reader that goes away (`| head`) cannot undo a change it was told about."""
     def run(args) -> int:
@@ -162,10 +166,10 @@ def _guarded(command):
 
 COMMANDS = {
     "createuser": ("create a user (prompts for the password unless --password-stdin)", createuser_arguments,
-                   _guarded(createuser)),
-    "setpassword": ("set a user's password; revokes the user's tokens", setpassword_arguments, _guarded(setpassword)),
-    "enable": ("let a disabled user log in again", username_argument, _guarded(enable)),
-    "disable": ("stop a user logging in and revoke the user's tokens", username_argument, _guarded(disable)),
-    "otp": ("turn a user's TOTP two-factor authentication on (new secret) or off", otp_arguments, _guarded(otp)),
-    "users": ("list the users", None, _guarded(users)),
+                   guarded(createuser)),
+    "setpassword": ("set a user's password; revokes the user's tokens", setpassword_arguments, guarded(setpassword)),
+    "enable": ("let a disabled user log in again", username_argument, guarded(enable)),
+    "disable": ("stop a user logging in and revoke the user's tokens", username_argument, guarded(disable)),
+    "otp": ("turn a user's TOTP two-factor authentication on (new secret) or off", otp_arguments, guarded(otp)),
+    "users": ("list the users", None, guarded(users)),
 }

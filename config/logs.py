@@ -130,13 +130,16 @@ class AccessLog:
     """
 
     def write(self, request_id: str, method: str, path: str, status: int, seconds: float, user_id: str | None,
-              ip: str) -> None:
+              ip: str, api_key: str | None = None) -> None:
         now = time.time()
-        stdout_lines.write_access(orjson.dumps({
+        line = {
             "time": _timestamp(now), "level": "info", "logger": "perfops.access",
             "message": f"{method} {path} {status}", "request_id": request_id, "method": method,
             "path": path, "status": status, "duration_ms": round(seconds * 1000, 2), "user_id": user_id, "ip": ip,
-        }).decode() + "\n", now)
+        }
+        if api_key is not None:  # every use of a key is logged with its name
+            line["api_key"] = api_key
+        stdout_lines.write_access(orjson.dumps(line).decode() + "\n", now)
 
 
 def startup_failed(error: Exception) -> None:
@@ -182,8 +185,9 @@ class ChangeLog:
     With a `limit` (bulk imports, contract §14), only the first `limit` changes get a line each, then one
     summary line counts them all: platform log routers drop bursts of a million lines."""
 
-    def __init__(self, actor: str, limit: int | None = None):
+    def __init__(self, actor: str, limit: int | None = None, api_key: str | None = None):
         self.actor = actor
+        self.api_key = api_key
         self.limit = limit
         self.count = 0
         self.counts: dict[str, int] = {}
@@ -197,7 +201,8 @@ class ChangeLog:
         self._spool.write(orjson.dumps({
             "time": _timestamp(time.time()), "level": "info", "logger": "perfops.nodes",
             "message": f"node {action}", "request_id": request_id.get(), "action": action,
-            "node_id": node_id, "ip": ip, "user_id": self.actor}) + b"\n")
+            "node_id": node_id, "ip": ip, "user_id": self.actor,
+            **({"api_key": self.api_key} if self.api_key is not None else {})}) + b"\n")
 
     def publish(self) -> None:
         self._spool.seek(0)
@@ -223,9 +228,9 @@ class ChangeLog:
 
 
 @contextlib.contextmanager
-def changes_logged(actor: str, limit: int | None = None):
+def changes_logged(actor: str, limit: int | None = None, api_key: str | None = None):
     """A ChangeLog whose lines are written when the block (the write transaction inside it) completes."""
-    log = ChangeLog(actor, limit)
+    log = ChangeLog(actor, limit, api_key)
     try:
         yield log
     except BaseException:

@@ -1,3 +1,4 @@
+from models.api_key import ApiKey
 from models.data_version import DataVersion, current_data_version
 from models.database import connect_database, database, is_postgres, releases_per_request, write_transaction
 from models.location import City, Country, Region, fold
@@ -7,7 +8,7 @@ from models.service_secret import ServiceSecret, shared_secret
 from models.user import User
 
 __all__ = [
-    "City", "Country", "DataVersion", "LoginFailure", "Node", "Region", "ServiceSecret", "User",
+    "ApiKey", "City", "Country", "DataVersion", "LoginFailure", "Node", "Region", "ServiceSecret", "User",
     "connect_database", "current_data_version", "database", "fold", "is_postgres",
     "releases_per_request", "shared_secret", "naive_utc_now", "write_transaction",
 ]

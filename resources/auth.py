@@ -1,9 +1,10 @@
 """POST /auth (password, then TOTP when enabled) and POST /auth/refresh (contract §5)."""
 import math
+from datetime import timedelta, timezone
 
 import falcon
 
-from models import User, fold, naive_utc_now
+from models import ApiKey, User, fold, naive_utc_now
 from models.login_failure import clear_failures, purge_expired, record_attempt, seconds_throttled, strike_off
 from resources.bodies import load_json
 from resources.client import client_address
@@ -33,6 +34,8 @@ class Login:
         now = self.tokens.clock()
         moment = now.timestamp()
         address = client_address(req, self.config.trusted_proxy_hops)
+        if credentials["api_key"] is not None:
+            return self.exchange_key(req, resp, credentials["api_key"], now, address)
         # A username is throttled per address it is tried from: failures from elsewhere cannot lock its
         # owner out. The address's own limit bounds one source's guessing across all usernames.
         user_key = f"user:{address} {fold(credentials['username'])}"
@@ -71,8 +74,32 @@ class Login:
                 User.id == user.id).execute()
         token_response(resp, self.tokens.issue(user, auth_time=int(moment)))
 
-    def refuse_if_throttled(self, keys, moment: float, attempt: list[int]) -> None:
-        limits = (self.config.login_failures_per_username, self.config.login_failures_per_address)
+    def exchange_key(self, req, resp, key: str, now, address: str) -> None:
+        """An API key for a token: no password, no one-time password (the key stands for both; README)."""
+        moment = now.timestamp()
+        keys = (f"address:{address}",)  # a key is not guessable: only the address's own limit applies
+        attempt = record_attempt(keys, moment)
+        self.refuse_if_throttled(keys, moment, attempt, (self.config.login_failures_per_address,))
+        row = ApiKey.by_key(key)
+        if row is None:
+            purge_expired(moment, self.config.login_window)
+            raise Problem(401, "The API key is not known.")
+        strike_off(attempt)
+        naive_now = now.astimezone(timezone.utc).replace(tzinfo=None)
+        # A key with under a second left would give a token that ends as it starts.
+        standing = row.standing(naive_now + timedelta(seconds=1))
+        if standing:
+            raise Problem(401, standing)
+        user = User.get_or_none(User.id == row.user_id)
+        if user is None or not user.active:
+            raise Problem(403, "The account this API key acts for is disabled.")
+        req.context.user_id = str(user.id)
+        req.context.api_key = row.name
+        ApiKey.update(last_used_at=naive_now).where(ApiKey.id == row.id).execute()
+        token_response(resp, self.tokens.issue(user, auth_time=int(moment), key=row))
+
+    def refuse_if_throttled(self, keys, moment: float, attempt: list[int], limits=None) -> None:
+        limits = limits or (self.config.login_failures_per_username, self.config.login_failures_per_address)
         wait = max(seconds_throttled(key, limit, self.config.login_window, moment) for key, limit in zip(keys, limits))
         if wait > 0:
             strike_off(attempt)  # refused unheard: it does not count
@@ -100,4 +127,11 @@ class Refresh:
             raise unauthorized("The token has been revoked; log in again.")
         if self.tokens.now() >= claims["auth_time"] + self.config.session_max_age:
             raise unauthorized("The session has reached its maximum age; log in again.")
-        token_response(resp, self.tokens.issue(user, auth_time=claims["auth_time"]))
+        key = None
+        if "key_id" in claims:
+            key = ApiKey.get_or_none(ApiKey.id == claims["key_id"])
+            naive_now = self.tokens.clock().astimezone(timezone.utc).replace(tzinfo=None)
+            standing = key.standing(naive_now + timedelta(seconds=1)) if key else "The API key has been revoked."
+            if standing:
+                raise unauthorized(standing)
+        token_response(resp, self.tokens.issue(user, auth_time=claims["auth_time"], key=key))

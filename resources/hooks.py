@@ -38,6 +38,7 @@ def authenticate(req, tokens, at_once: bool = False) -> dict:
     except InvalidToken as reason:
         raise unauthorized(str(reason)) from None
     req.context.user_id = claims["sub"]  # for the access log
+    req.context.api_key = claims.get("key_name")
     return claims
 
 

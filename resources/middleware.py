@@ -34,6 +34,7 @@ class RequestContext:
         req.context.request_id = request_id_for(req.get_header("X-Request-ID"))
         req.context.started = time.perf_counter()
         req.context.user_id = None
+        req.context.api_key = None  # the name of the API key behind the token, if one is
         req.context.user = None  # the token's claims, once a hook has checked one
         request_id.set(req.context.request_id)
 
@@ -54,7 +55,7 @@ class RequestContext:
         context = req.context
         self.access_log.write(context.request_id, req.method, req.path, resp.status_code,
                               time.perf_counter() - context.started, context.user_id,
-                              client_address(req, self.trusted_proxy_hops))
+                              client_address(req, self.trusted_proxy_hops), context.api_key)
 
     def log_replayed(self, env: dict, request_id: str, status: int, started: float, route: str | None) -> None:
         """The access line and metrics of a request answered before the framework (resources/revalidations.py)."""

@@ -95,6 +95,11 @@ def write_problem(error: Exception) -> Problem:
     raise error
 
 
+def change_log(req):
+    """The log of this request's node changes, naming its user and, for a key's token, the key."""
+    return changes_logged(req.context.user["sub"], api_key=req.context.api_key)
+
+
 class NodeCollection(ListCollection):
     spec = NODES
     media_types = (JSON, TEXT)
@@ -116,7 +121,7 @@ class NodeCollection(ListCollection):
         body = load_json(req, node_write_schema)
         row = NodeRow(line=0, ip=body["ip"], city=body["city"], asn=body["asn"], network=body["network"])
         try:
-            with changes_logged(req.context.user["sub"]) as changes, write_transaction() as write:
+            with change_log(req) as changes, write_transaction() as write:
                 node_id = create_node(row, changes)
                 found = stored_node(node_id)
         except (AddressTaken, UnknownCity) as error:
@@ -164,7 +169,7 @@ class NodeItem(ItemResource):
         min_data_version(req)
         fields = load_json(req, node_write_schema, media_types=(MERGE_PATCH, JSON), partial=True)
         try:
-            with changes_logged(req.context.user["sub"]) as changes, write_transaction() as write:
+            with change_log(req) as changes, write_transaction() as write:
                 update_node(node, fields, self.check(req), changes)
                 found = stored_node(node)
         except NodeMissing:
@@ -179,7 +184,7 @@ class NodeItem(ItemResource):
     def on_delete(self, req, resp, node):
         min_data_version(req)
         try:
-            with changes_logged(req.context.user["sub"]) as changes, write_transaction() as write:
+            with change_log(req) as changes, write_transaction() as write:
                 delete_node(node, self.check(req), changes)
         except NodeMissing:
             raise not_found(f"No node with id {node}.") from None

@@ -1,5 +1,5 @@
 """The login body in, the token out (contract §5)."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.fields import UtcTimestamp, printable_text
 from security.passwords import MAX_LENGTH
@@ -23,19 +23,31 @@ class OneTimePassword(fields.Field):
         raise ValidationError("Not a valid one-time password: give six digits as a string or an integer.")
 
 
-REQUIRED = {"required": "This field is required."}
 NOT_EMPTY = validate.Length(min=1, error="Must not be empty.")
 
 
 class LoginSchema(Schema):
+    """A person's username and password (and one-time password), or a machine's API key alone."""
+
     class Meta:
         unknown = RAISE
 
-    username = fields.String(required=True, error_messages=REQUIRED,
-                             validate=[NOT_EMPTY, validate.Length(max=150), printable_text])
-    password = fields.String(required=True, error_messages=REQUIRED,
-                             validate=[NOT_EMPTY, validate.Length(max=MAX_LENGTH)])
+    username = fields.String(load_default=None, validate=[NOT_EMPTY, validate.Length(max=150), printable_text])
+    password = fields.String(load_default=None, validate=[NOT_EMPTY, validate.Length(max=MAX_LENGTH)])
     otp = OneTimePassword(load_default=None, allow_none=True)
+    apiKey = fields.String(load_default=None, data_key="apiKey", attribute="api_key",
+                           validate=[NOT_EMPTY, validate.Length(max=100)])
+
+    @validates_schema
+    def one_way_in(self, data, **kwargs):
+        if data["api_key"] is not None:
+            extra = [name for name in ("username", "password", "otp") if data[name] is not None]
+            if extra:
+                raise ValidationError({name: ["Not with apiKey: a key is the whole credential."] for name in extra})
+            return
+        missing = [name for name in ("username", "password") if data[name] is None]
+        if missing:
+            raise ValidationError({name: ["This field is required (or give apiKey alone)."] for name in missing})
 
 
 class TokenSchema(Schema):

@@ -62,22 +62,29 @@ class TokenService:
                     log.warning("JWT_SECRET is not set: signing tokens with a secret kept in the database")
         return self._secret
 
-    def issue(self, user, auth_time: int) -> IssuedToken:
+    def issue(self, user, auth_time: int, key=None) -> IssuedToken:
         """A token for `user`, who logged in at `auth_time`; it expires after the TTL, and never after the
-        session's maximum age (so refreshing cannot stretch a session past it)."""
+        session's maximum age (so refreshing cannot stretch a session past it). With an API `key`, the token
+        carries the key's permissions that the account still holds, names the key, and ends with it."""
         now = self.now()
         expires = min(now + self.ttl, auth_time + self.session_max_age)
+        permissions = user.permissions
+        if key is not None:
+            permissions = sorted(set(key.permissions) & set(permissions))
+            if key.expires_at is not None:
+                expires = min(expires, int(key.expires_at.replace(tzinfo=timezone.utc).timestamp()))
         claims = {
             "sub": str(user.id),
             "name": user.name,
             "email": user.email,
             "role": user.role,
-            "permissions": user.permissions,
+            "permissions": permissions,
             "iat": now,
             "exp": expires,
             "jti": uuid.uuid4().hex,
             "auth_time": auth_time,
             "ver": user.token_version,
+            **({"key_id": key.id, "key_name": key.name} if key is not None else {}),
         }
         token = jwt.encode(claims, self.secret(), algorithm=self.algorithm)
         return IssuedToken(token, expires - now, datetime.fromtimestamp(expires, timezone.utc))
@@ -124,6 +131,10 @@ def well_formed(claims: dict, ttl: int) -> bool:
     if not all(isinstance(claims[name], str) for name in ("sub", "name", "email", "role", "jti")):
         return False
     if not isinstance(claims["permissions"], list) or not all(isinstance(p, str) for p in claims["permissions"]):
+        return False
+    if ("key_id" in claims or "key_name" in claims) and not (
+            type(claims.get("key_id")) is int and 0 < claims["key_id"] <= MAX_ID
+            and isinstance(claims.get("key_name"), str)):
         return False
     return (USER_ID.fullmatch(claims["sub"]) is not None and int(claims["sub"]) <= MAX_ID
             and claims["auth_time"] <= claims["iat"] < claims["exp"] <= claims["iat"] + ttl)

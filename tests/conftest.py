@@ -17,7 +17,7 @@ from app import create_app, make_read_model
 from commands.migrate import migrate
 from commands.seed import seed
 from config import Config
-from models import LoginFailure, Node, User, connect_database, dating
+from models import ApiKey, LoginFailure, Node, User, connect_database, dating
 from models.database import open_database
 from models.node_writes import NodeRow, upsert_nodes
 from security.passwords import hash_password
@@ -176,6 +176,7 @@ def nothing_left_behind(request):
     yield
     if "db" in request.fixturenames and not request.node.get_closest_marker("keeps_rows"):
         Node.delete().execute()
+        ApiKey.delete().execute()
         User.delete().execute()
         LoginFailure.delete().execute()
 

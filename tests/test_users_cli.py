@@ -2,6 +2,7 @@
 import os
 import pty
 import select
+import subprocess
 import sys
 from pathlib import Path
 
@@ -105,3 +106,14 @@ def test_users_lists_accounts_and_unknown_names_fail(config, db):
     assert listing[2].split()[1:5] == ["dave", "trial", "off", "no"]
     missing = manage(config, "disable", "nobody")
     assert missing.returncode == 1 and "no user 'nobody'" in missing.stderr
+
+
+def test_createuser_without_a_terminal_names_password_stdin(config, db):
+    """No controlling terminal (a container job, CI): a one-line error naming the option, not a traceback."""
+    result = subprocess.run([sys.executable, "manage.py", "createuser", "frank", "--name", "Frank", "--email",
+                             "frank@example.com", "--role", "trial"], cwd=ROOT, input="",
+                            env={**os.environ, "DATABASE_URL": config.database_url}, capture_output=True, text=True,
+                            timeout=120, start_new_session=True)  # a new session has no controlling terminal
+    assert result.returncode == 1
+    assert "--password-stdin" in result.stderr and "Traceback" not in result.stderr
+    assert User.by_username("frank") is None
