@@ -8,14 +8,13 @@ chosen by a person, so there is nothing to guess from it (GitHub stores its toke
 """
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from datetime import datetime
 
-from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import CharField, DateTimeField, ForeignKeyField
 
-from models.base import BaseModel
+from models.base import BaseModel, WithPermissions
 from models.node import naive_utc_now
 from models.user import User
 
@@ -27,12 +26,11 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ApiKey(BaseModel):
+class ApiKey(BaseModel, WithPermissions):
     name = CharField(max_length=50, unique=True)
     user = ForeignKeyField(User, backref="api_keys", on_delete="CASCADE")
     lookup = CharField(max_length=16, unique=True)
     secret_digest = CharField(max_length=64)
-    permissions_json = TextField(default="[]")
     created_at = DateTimeField(default=naive_utc_now)
     expires_at = DateTimeField(null=True)
     last_used_at = DateTimeField(null=True)
@@ -40,14 +38,6 @@ class ApiKey(BaseModel):
 
     class Meta:
         table_name = "api_key"
-
-    @property
-    def permissions(self) -> list[str]:
-        return json.loads(self.permissions_json)
-
-    @permissions.setter
-    def permissions(self, values) -> None:
-        self.permissions_json = json.dumps(sorted(set(values)))
 
     @classmethod
     def make(cls, name: str, user: User, permissions, expires_at: datetime | None) -> tuple["ApiKey", str]:
@@ -72,8 +62,13 @@ class ApiKey(BaseModel):
 
     def standing(self, now: datetime) -> str | None:
         """Why the key can no longer be used at `now` (naive UTC), or None."""
-        if self.revoked_at is not None:
-            return "The API key has been revoked."
-        if self.expires_at is not None and self.expires_at <= now:
-            return "The API key has expired."
-        return None
+        return key_standing(self.revoked_at, self.expires_at, now)
+
+
+def key_standing(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str | None:
+    """Why a key revoked and expiring at these times (naive UTC) cannot be used at `now`, or None."""
+    if revoked_at is not None:
+        return "The API key has been revoked."
+    if expires_at is not None and expires_at <= now:
+        return "The API key has expired."
+    return None

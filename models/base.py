@@ -1,6 +1,7 @@
+import json
 from itertools import islice
 
-from peewee import Model
+from peewee import Model, TextField
 
 from models.database import database
 
@@ -23,3 +24,16 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+
+class WithPermissions(Model):
+    """A `permissions` list kept as sorted, distinct JSON in `permissions_json` (accounts and API keys)."""
+    permissions_json = TextField(default="[]")
+
+    @property
+    def permissions(self) -> list[str]:
+        return json.loads(self.permissions_json)
+
+    @permissions.setter
+    def permissions(self, values) -> None:
+        self.permissions_json = json.dumps(sorted(set(values)))

@@ -1,21 +1,19 @@
 """Accounts that may log in. Usernames are unique without regard to case."""
-import json
 
 from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, IntegerField, TextField
 
-from models.base import BaseModel
+from models.base import BaseModel, WithPermissions
 from models.location import fold
 from models.node import naive_utc_now
 
 
-class User(BaseModel):
+class User(BaseModel, WithPermissions):
     username = CharField(max_length=150)
     # fold(username): case folding can make it longer than the name (ß -> ss), so unbounded.
     username_key = TextField(unique=True)
     name = CharField(max_length=200)
     email = CharField(max_length=254)
     role = CharField(max_length=50)
-    permissions_json = TextField(default="[]")
     password_hash = CharField(max_length=255)
     totp_secret = CharField(max_length=64, null=True)
     # The last TOTP time step accepted: a code is good once (claimed atomically in the database).
@@ -28,14 +26,6 @@ class User(BaseModel):
 
     class Meta:
         table_name = "account"  # "user" is reserved in PostgreSQL
-
-    @property
-    def permissions(self) -> list[str]:
-        return json.loads(self.permissions_json)
-
-    @permissions.setter
-    def permissions(self, values) -> None:
-        self.permissions_json = json.dumps(sorted(set(values)))
 
     @classmethod
     def by_username(cls, username: str):

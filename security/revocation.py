@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from models import ApiKey, User
+from models.api_key import key_standing
 
 REMEMBERED = 10_000  # accounts and keys, each
 
@@ -65,8 +66,5 @@ class Revocations:
             return "The token has been revoked; log in again."
         if "key_id" in claims:
             revoked_at, expires_at = self._keys.get(claims["key_id"], now, self.freshness, at_once)
-            if revoked_at is not None:
-                return "The API key has been revoked."
-            if expires_at is not None and expires_at.replace(tzinfo=timezone.utc).timestamp() <= now:
-                return "The API key has expired."
+            return key_standing(revoked_at, expires_at, datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None))
         return None

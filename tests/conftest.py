@@ -216,3 +216,14 @@ def other_app(db):
 
     yield build
     connect_database(None, db)
+
+
+# How long a worker may rely on what it learnt about an account or API key, in the revocation tests.
+FRESHNESS = 60.0
+
+
+@pytest.fixture
+def remembering_app(other_app, config, clock, db):
+    """An app whose protected reads may use what it learnt about an account or key for FRESHNESS seconds."""
+    return other_app(Config(database_url=config.database_url, jwt_secret=JWT_SECRET, data_freshness=FRESHNESS),
+                     db=db, clock=clock)

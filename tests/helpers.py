@@ -54,3 +54,7 @@ def refresh(client, token):
 def b64(data: dict) -> str:
     """base64url without padding, as JWT segments are written."""
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

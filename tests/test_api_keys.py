@@ -5,20 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from config import Config
 from models import ApiKey, Node
-from tests.conftest import JWT_SECRET, LONDON, make_user
-from tests.helpers import assert_problem, claims_of, manage, refresh
+from tests.conftest import FRESHNESS, LONDON, make_user
+from tests.helpers import assert_problem, bearer, claims_of, manage, refresh
 
-FRESHNESS = 60.0
 NEW_NODE = {"ip": "198.51.100.77", "city": LONDON}
-
-
-@pytest.fixture
-def service(other_app, config, clock, db):
-    """An app whose protected reads may use what it learnt about an account or key for FRESHNESS seconds."""
-    return other_app(Config(database_url=config.database_url, jwt_secret=JWT_SECRET, data_freshness=FRESHNESS),
-                     db=db, clock=clock)
 
 
 def createkey(config, name, *extra, user="provisioner"):
@@ -27,20 +18,17 @@ def createkey(config, name, *extra, user="provisioner"):
     return result.stdout.splitlines()[-1]
 
 
-def exchange(service, key):
-    return service.simulate_post("/auth", json={"apiKey": key})
+def exchange(remembering_app, key):
+    return remembering_app.simulate_post("/auth", json={"apiKey": key})
 
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
 def provisioner(db):
-    return make_user("provisioner", role="service", permissions=["nodes:write", "billing"])
+    return make_user("provisioner", role="remembering_app", permissions=["nodes:write", "billing"])
 
 
-def test_a_key_is_shown_once_stored_as_a_digest_and_exchanged_for_a_token(service, config, provisioner, capsys):
+def test_a_key_is_shown_once_stored_as_a_digest_and_exchanged_for_a_token(remembering_app, config, provisioner, capsys):
     key = createkey(config, "edge-sidecar", "--permission", "nodes:write")
     assert key.startswith("pfk_") and len(key) == 64
     row = ApiKey.get(ApiKey.name == "edge-sidecar")
@@ -48,7 +36,7 @@ def test_a_key_is_shown_once_stored_as_a_digest_and_exchanged_for_a_token(servic
     assert row.permissions == ["nodes:write"] and row.last_used_at is None
 
     capsys.readouterr()
-    answer = exchange(service, key)
+    answer = exchange(remembering_app, key)
     assert answer.status_code == 200, answer.text
     claims = claims_of(answer.json["data"]["token"])
     assert claims["sub"] == str(provisioner.id) and claims["permissions"] == ["nodes:write"]
@@ -56,7 +44,7 @@ def test_a_key_is_shown_once_stored_as_a_digest_and_exchanged_for_a_token(servic
     assert "otp" not in answer.text and answer.headers["Cache-Control"] == "no-store"
     assert ApiKey.get_by_id(row.id).last_used_at is not None
 
-    created = service.simulate_post("/nodes", json=NEW_NODE, headers=bearer(answer.json["data"]["token"]))
+    created = remembering_app.simulate_post("/nodes", json=NEW_NODE, headers=bearer(answer.json["data"]["token"]))
     assert created.status_code == 201, created.text
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     # Every use is logged with the key's name: the exchange, the request, and the change it made.
@@ -64,18 +52,18 @@ def test_a_key_is_shown_once_stored_as_a_digest_and_exchanged_for_a_token(servic
         "POST /auth 200", "node created", "POST /nodes 201"]
 
 
-def test_a_key_carries_only_its_own_permissions_of_those_its_account_holds(service, config, provisioner):
+def test_a_key_carries_only_its_own_permissions_of_those_its_account_holds(remembering_app, config, provisioner):
     reader = createkey(config, "reader")  # no permission: reads only
-    token = exchange(service, reader).json["data"]["token"]
+    token = exchange(remembering_app, reader).json["data"]["token"]
     assert claims_of(token)["permissions"] == []
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
-    assert_problem(service.simulate_post("/nodes", json=NEW_NODE, headers=bearer(token)), 403)
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
+    assert_problem(remembering_app.simulate_post("/nodes", json=NEW_NODE, headers=bearer(token)), 403)
 
     # The account loses a permission: a key's new tokens lose it too, though the key names it.
     writer = createkey(config, "writer", "--permission", "nodes:write")
     provisioner.permissions = ["billing"]
     provisioner.save()
-    assert claims_of(exchange(service, writer).json["data"]["token"])["permissions"] == []
+    assert claims_of(exchange(remembering_app, writer).json["data"]["token"])["permissions"] == []
 
 
 def test_a_key_cannot_carry_what_its_account_lacks_nor_share_a_name(config, provisioner):
@@ -90,40 +78,41 @@ def test_a_key_cannot_carry_what_its_account_lacks_nor_share_a_name(config, prov
     assert [row.name for row in ApiKey.select()] == ["edge"]
 
 
-def test_revoking_a_key_stops_its_tokens_writing_at_once(service, config, provisioner):
+def test_revoking_a_key_stops_its_tokens_writing_at_once(remembering_app, config, provisioner):
     key = createkey(config, "edge", "--permission", "nodes:write")
-    token = exchange(service, key).json["data"]["token"]
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
+    token = exchange(remembering_app, key).json["data"]["token"]
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
     revoked = manage(config, "revokekey", "edge")
     assert revoked.returncode == 0, revoked.stderr
 
-    write = service.simulate_post("/nodes", json=NEW_NODE, headers=bearer(token))
+    write = remembering_app.simulate_post("/nodes", json=NEW_NODE, headers=bearer(token))
     assert assert_problem(write, 401)["detail"] == "The API key has been revoked."
     assert Node.select().where(Node.ip == NEW_NODE["ip"]).count() == 0
-    assert assert_problem(exchange(service, key), 401)["detail"] == "The API key has been revoked."
-    assert assert_problem(refresh(service, token), 401)["detail"] == "The API key has been revoked."
+    assert assert_problem(exchange(remembering_app, key), 401)["detail"] == "The API key has been revoked."
+    assert assert_problem(refresh(remembering_app, token), 401)["detail"] == "The API key has been revoked."
 
 
-def test_revoking_a_key_stops_its_tokens_reading_within_the_freshness_bound(service, config, clock, provisioner):
-    token = exchange(service, createkey(config, "edge")).json["data"]["token"]
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
+def test_revoking_a_key_stops_its_tokens_reading_within_the_freshness_bound(remembering_app, config, clock,
+                                                                          provisioner):
+    token = exchange(remembering_app, createkey(config, "edge")).json["data"]["token"]
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
     assert manage(config, "revokekey", "edge").returncode == 0
     clock.advance(FRESHNESS - 1)
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
     clock.advance(1)
-    refused = service.simulate_get("/countries/GB", headers=bearer(token))
+    refused = remembering_app.simulate_get("/countries/GB", headers=bearer(token))
     assert assert_problem(refused, 401)["detail"] == "The API key has been revoked."
 
 
-def test_an_expired_key_is_refused_and_its_tokens_end_with_it(service, config, clock, provisioner):
+def test_an_expired_key_is_refused_and_its_tokens_end_with_it(remembering_app, config, clock, provisioner):
     key = createkey(config, "short", "--expires-in-days", "1")
     row = ApiKey.get(ApiKey.name == "short")
-    # The key's expiry is stored against the wall clock; the service's clock is put just before it.
+    # The key's expiry is stored against the wall clock; the remembering_app's clock is put just before it.
     clock.now = row.expires_at.replace(tzinfo=clock.now.tzinfo) - timedelta(minutes=5)
-    claims = claims_of(exchange(service, key).json["data"]["token"])
+    claims = claims_of(exchange(remembering_app, key).json["data"]["token"])
     assert claims["exp"] == int(row.expires_at.replace(tzinfo=clock.now.tzinfo).timestamp())
     clock.advance(5 * 60)
-    assert assert_problem(exchange(service, key), 401)["detail"] == "The API key has expired."
+    assert assert_problem(exchange(remembering_app, key), 401)["detail"] == "The API key has expired."
 
 
 @pytest.mark.parametrize("body, field", [
@@ -132,16 +121,16 @@ def test_an_expired_key_is_refused_and_its_tokens_end_with_it(service, config, c
     ({"apiKey": "pfk_x", "otp": "123456"}, "otp"),
     ({"apiKey": 7}, "apiKey"),
 ])
-def test_a_malformed_key_exchange_names_the_field(service, db, body, field):
-    assert field in assert_problem(service.simulate_post("/auth", json=body), 422)["errors"]
+def test_a_malformed_key_exchange_names_the_field(remembering_app, db, body, field):
+    assert field in assert_problem(remembering_app.simulate_post("/auth", json=body), 422)["errors"]
 
 
-def test_an_unknown_key_a_tampered_one_and_a_disabled_account_are_refused(service, config, provisioner):
+def test_an_unknown_key_a_tampered_one_and_a_disabled_account_are_refused(remembering_app, config, provisioner):
     key = createkey(config, "edge")
     for wrong in ("pfk_0123456789abcdef_" + "A" * 43, key[:-1] + ("A" if key[-1] != "A" else "B"), "not a key"):
-        assert assert_problem(exchange(service, wrong), 401)["detail"] == "The API key is not known."
+        assert assert_problem(exchange(remembering_app, wrong), 401)["detail"] == "The API key is not known."
     assert manage(config, "disable", "provisioner").returncode == 0
-    assert_problem(exchange(service, key), 403)
+    assert_problem(exchange(remembering_app, key), 403)
 
 
 def test_keys_are_listed_without_the_keys_themselves(config, provisioner):
@@ -157,9 +146,9 @@ def test_keys_are_listed_without_the_keys_themselves(config, provisioner):
     assert unknown.returncode == 1 and "no API key 'nope'" in unknown.stderr
 
 
-def test_a_key_token_refreshes_with_the_key_and_keeps_its_claims(service, config, provisioner):
-    token = exchange(service, createkey(config, "edge", "--permission", "nodes:write")).json["data"]["token"]
-    renewed = refresh(service, token)
+def test_a_key_token_refreshes_with_the_key_and_keeps_its_claims(remembering_app, config, provisioner):
+    token = exchange(remembering_app, createkey(config, "edge", "--permission", "nodes:write")).json["data"]["token"]
+    renewed = refresh(remembering_app, token)
     assert renewed.status_code == 200, renewed.text
     claims = claims_of(renewed.json["data"]["token"])
     assert (claims["key_name"], claims["permissions"]) == ("edge", ["nodes:write"])

@@ -2,28 +2,15 @@
 DATA_FRESHNESS, without a database query per read. Revoked by the real commands an operator runs."""
 import pytest
 
-from config import Config
 from models import Node
-from tests.conftest import JWT_SECRET, LONDON, PASSWORD, make_user
-from tests.helpers import manage
+from tests.conftest import FRESHNESS, LONDON, PASSWORD, make_user
+from tests.helpers import bearer, manage
 
-FRESHNESS = 60.0
 NEW_NODE = {"ip": "198.51.100.123", "city": LONDON}
 
 
-@pytest.fixture
-def service(other_app, config, clock, db):
-    """An app whose protected reads may use what it learnt about an account for FRESHNESS seconds."""
-    return other_app(Config(database_url=config.database_url, jwt_secret=JWT_SECRET, data_freshness=FRESHNESS),
-                     db=db, clock=clock)
-
-
-def login(service, username):
-    return service.simulate_post("/auth", json={"username": username, "password": PASSWORD}).json["data"]["token"]
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
+def login(app, username):
+    return app.simulate_post("/auth", json={"username": username, "password": PASSWORD}).json["data"]["token"]
 
 
 REVOKING = {
@@ -34,41 +21,41 @@ REVOKING = {
 
 
 @pytest.mark.parametrize("command", REVOKING)
-def test_a_revoked_token_cannot_write_at_once(service, config, command):
+def test_a_revoked_token_cannot_write_at_once(remembering_app, config, command):
     make_user("revoked", permissions=["nodes:write"])
-    token = login(service, "revoked")
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
+    token = login(remembering_app, "revoked")
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
     result = manage(config, *REVOKING[command]("revoked"), stdin="another long password\n")
     assert result.returncode == 0, result.stderr
 
-    write = service.simulate_post("/nodes", json=NEW_NODE, headers=bearer(token))
+    write = remembering_app.simulate_post("/nodes", json=NEW_NODE, headers=bearer(token))
     assert write.status_code == 401 and "WWW-Authenticate" in write.headers
     assert Node.select().where(Node.ip == NEW_NODE["ip"]).count() == 0
-    assert service.simulate_delete("/nodes/1", headers=bearer(token)).status_code == 401
+    assert remembering_app.simulate_delete("/nodes/1", headers=bearer(token)).status_code == 401
     # What the write learnt, the reads of this worker know at once.
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 401
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 401
 
 
 @pytest.mark.parametrize("command", REVOKING)
-def test_a_revoked_token_cannot_read_past_the_freshness_bound(service, config, clock, command):
+def test_a_revoked_token_cannot_read_past_the_freshness_bound(remembering_app, config, clock, command):
     make_user("revoked", permissions=["nodes:write"])
-    token = login(service, "revoked")
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
+    token = login(remembering_app, "revoked")
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200  # learnt: it stands
     result = manage(config, *REVOKING[command]("revoked"), stdin="another long password\n")
     assert result.returncode == 0, result.stderr
 
     # What this worker learnt about the account stands for the freshness bound, then it asks again.
     clock.advance(FRESHNESS - 1)
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
     clock.advance(1)
-    refused = service.simulate_get("/countries/GB", headers=bearer(token))
+    refused = remembering_app.simulate_get("/countries/GB", headers=bearer(token))
     assert refused.status_code == 401 and refused.json["detail"] in (
         "The token has been revoked; log in again.", "The account no longer exists or is disabled.")
 
 
-def test_a_standing_token_is_asked_about_once_per_freshness_bound_for_reads(service, clock, db, monkeypatch):
+def test_a_standing_token_is_asked_about_once_per_freshness_bound_for_reads(remembering_app, clock, db, monkeypatch):
     make_user("reader")
-    token = login(service, "reader")
+    token = login(remembering_app, "reader")
     queries = []
     original = db.execute_sql
 
@@ -79,8 +66,8 @@ def test_a_standing_token_is_asked_about_once_per_freshness_bound_for_reads(serv
 
     monkeypatch.setattr(db, "execute_sql", counting)
     for _ in range(20):
-        assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
+        assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
     assert len(queries) <= 1
     clock.advance(FRESHNESS)
-    assert service.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
+    assert remembering_app.simulate_get("/countries/GB", headers=bearer(token)).status_code == 200
     assert len(queries) <= 2
