@@ -1,6 +1,7 @@
 """Which database the models talk to, chosen by DATABASE_URL (validated by config/)."""
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase, __exception_wrapper__
@@ -112,16 +113,28 @@ class write_transaction:
         db = database.obj
         self._atomic = db.atomic("IMMEDIATE") if isinstance(db, SqliteDatabase) else db.atomic()
         self._atomic.__enter__()
-        if isinstance(db, PostgresqlDatabase):
-            db.execute_sql("SELECT version FROM data_version WHERE id = 1 FOR UPDATE")
-        self._started = dating.wall_clock()
+        # From here on a failure must end the transaction: one left on the thread's transaction stack makes
+        # every later close() refuse, and that thread answers 503 until the worker is restarted.
+        with self._ended_on_failure():
+            if isinstance(db, PostgresqlDatabase):
+                db.execute_sql("SELECT version FROM data_version WHERE id = 1 FOR UPDATE")
+            self._started = dating.wall_clock()
         return self
 
     def __exit__(self, exc_type, *exc_info):
         if exc_type is None and database.obj.transaction_depth() == 1:
-            self._dated_at_commit()
-            self.version = database.execute_sql("SELECT version FROM data_version WHERE id = 1").fetchone()[0]
+            with self._ended_on_failure():
+                self._dated_at_commit()
+                self.version = database.execute_sql("SELECT version FROM data_version WHERE id = 1").fetchone()[0]
         return self._atomic.__exit__(exc_type, *exc_info)
+
+    @contextlib.contextmanager
+    def _ended_on_failure(self):
+        try:
+            yield
+        except BaseException as error:
+            self._atomic.__exit__(type(error), error, error.__traceback__)  # rolls back, or at least pops
+            raise
 
     def _dated_at_commit(self) -> None:
         """A transaction that ran long dates node lists at its commit: its rows carry earlier times, which a

@@ -147,3 +147,34 @@ def test_statement_timeout_bounds_a_query_on_postgres(config, db):
             bounded.execute_sql("SELECT pg_sleep(2)")
     finally:
         bounded.close_all()
+
+
+def test_a_write_that_fails_as_it_starts_leaves_no_transaction_behind(config, db, clock, other_app, nodes):
+    """A PATCH whose wait for the writers' lock is cut off is a 503, and the same thread's next request is
+    served: PostgreSQL restarted under load once left a worker thread answering 503 until it was restarted."""
+    from dataclasses import replace
+
+    from models import is_postgres
+    from models.database import open_database
+    from security.tokens import TokenService
+    from tests.contract import ContractClient
+
+    if not is_postgres(db):
+        pytest.skip("the statement timeout is a PostgreSQL setting")
+    bounded = open_database(replace(config, db_statement_timeout=200))
+    holder = open_database(config)
+    writer = make_user("writer@example.com", permissions=["nodes:write"])
+    token = TokenService(config, clock).issue(writer, auth_time=int(clock().timestamp())).token
+    client = ContractClient(other_app(config, db=bounded, clock=clock).app, headers={"Authorization": f"Bearer {token}"})
+    node = nodes[0].id
+    try:
+        with holder.atomic():  # another writer holds the lock longer than the statement timeout
+            holder.execute_sql("SELECT version FROM data_version WHERE id = 1 FOR UPDATE")
+            refused = client.simulate_patch(f"/nodes/{node}", json={"asn": 64999})
+            assert refused.status_code == 503 and refused.headers["retry-after"]
+        assert not bounded.in_transaction()
+        assert client.simulate_get("/health").status_code == 200
+        assert client.simulate_patch(f"/nodes/{node}", json={"asn": 64999}).status_code == 200
+    finally:
+        bounded.close_all()
+        holder.close_all()
