@@ -165,7 +165,8 @@ def test_a_write_that_fails_as_it_starts_leaves_no_transaction_behind(config, db
     holder = open_database(config)
     writer = make_user("writer@example.com", permissions=["nodes:write"])
     token = TokenService(config, clock).issue(writer, auth_time=int(clock().timestamp())).token
-    client = ContractClient(other_app(config, db=bounded, clock=clock).app, headers={"Authorization": f"Bearer {token}"})
+    app = other_app(config, db=bounded, clock=clock).app
+    client = ContractClient(app, headers={"Authorization": f"Bearer {token}"})
     node = nodes[0].id
     try:
         with holder.atomic():  # another writer holds the lock longer than the statement timeout
