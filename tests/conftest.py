@@ -101,6 +101,15 @@ def wall_clock(monkeypatch):
     return moved
 
 
+@pytest.fixture
+def throwaway_url(database_url, tmp_path):
+    """A database of the run's kind, empty, that a test's live server may change freely."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/throwaway.sqlite3"
+    else:
+        yield from _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
+
+
 @pytest.fixture(scope="session")
 def config(database_url):
     # data_freshness=0: every request re-reads the data version, so a test sees its own writes at once.

@@ -39,6 +39,14 @@ def procfile_env(database_url: str, workers: int = 3, **extra) -> dict:
     return env
 
 
+def manage(env: dict, *args, stdin: str | None = None) -> str:
+    """Runs `manage.py` as an operator would; its output, once it has succeeded."""
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def run_release(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(procfile_command("release"), shell=True, cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)

@@ -9,7 +9,6 @@ no node has) is answered 401, 404, 409, 412 or 422; logins after five failures a
 `If-None-Match: *` on a record that exists is rightly a 304. The acceptance check is told all of these. The
 number of examples is bounded so the run fits CI; the seed is fixed so a failure reproduces.
 """
-import os
 import re
 import shutil
 import subprocess
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from resources.docs import OPENAPI_PATH
-from tests.conftest import PASSWORD, _throwaway_postgres
+from tests.conftest import PASSWORD
 from tests.contract import DOCUMENT
-from tests.live_server import ROOT, post_json, procfile_env, serve
+from tests.live_server import manage, post_json, procfile_env, serve
 
 pytestmark = pytest.mark.slow
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -40,21 +39,6 @@ include-operation-id = ["listNodes", "headListNodes", "listNodeAddresses", "head
                         "listCities", "headListCities", "listNodeChanges", "headListNodeChanges"]
 checks.positive_data_acceptance.expected-statuses = {ACCEPTED + ["400"]}
 """
-
-
-@pytest.fixture
-def throwaway_url(config, tmp_path):
-    """A database of the run's kind that the writes may change freely."""
-    if config.database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path}/schemathesis.sqlite3"
-    else:
-        yield from _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
-
-
-def manage(env, *args, stdin=None):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
 
 
 def test_schemathesis_finds_nothing(throwaway_url, tmp_path):
