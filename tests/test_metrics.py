@@ -1,7 +1,6 @@
 """GET /metrics (contract §14): off without METRICS_TOKEN, 401 without the token, and under gunicorn the sum
 over every worker, read with prometheus_client's own parser."""
 import time
-import urllib.error
 import urllib.request
 
 import pytest
@@ -11,7 +10,7 @@ from app import create_app
 from config import Config
 from tests.conftest import JWT_SECRET
 from tests.contract import ContractClient
-from tests.live_server import procfile_env, serve, wait_for_workers
+from tests.live_server import procfile_env, serve, status_of, wait_for_workers
 
 TOKEN = "metrics-token-for-the-tests"
 
@@ -50,15 +49,6 @@ def scrape(base: str) -> dict:
         return samples(response.read().decode())
 
 
-def status_of(url: str, headers=None) -> int:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
-            response.read()
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 @pytest.mark.slow
 def test_metrics_are_summed_over_the_workers(config, nodes):
     env = procfile_env(config.database_url, workers=2, METRICS_TOKEN=TOKEN, JWT_SECRET=JWT_SECRET)
@@ -80,7 +70,7 @@ def test_metrics_are_summed_over_the_workers(config, nodes):
             assert status_of(f"{base}/no/such/path") == 404
         # Polls with the tag: 304s, some answered again before the framework (replayed), all counted.
         tag = urllib.request.urlopen(f"{base}/nodes.txt", timeout=10).headers["ETag"]
-        polls = [status_of(f"{base}/nodes.txt", {"If-None-Match": tag}) for _ in range(20)]
+        polls = [status_of(f"{base}/nodes.txt", headers={"If-None-Match": tag}) for _ in range(20)]
         assert polls == [304] * 20
         after = scrape(base)
 

@@ -158,6 +158,7 @@ def test_a_write_that_fails_as_it_starts_leaves_no_transaction_behind(config, db
     from models.database import open_database
     from security.tokens import TokenService
     from tests.contract import ContractClient
+    from tests.helpers import bearer
 
     if not is_postgres(db):
         pytest.skip("the statement timeout is a PostgreSQL setting")
@@ -166,7 +167,7 @@ def test_a_write_that_fails_as_it_starts_leaves_no_transaction_behind(config, db
     writer = make_user("writer@example.com", permissions=["nodes:write"])
     token = TokenService(config, clock).issue(writer, auth_time=int(clock().timestamp())).token
     app = other_app(config, db=bounded, clock=clock).app
-    client = ContractClient(app, headers={"Authorization": f"Bearer {token}"})
+    client = ContractClient(app, headers=bearer(token))
     node = nodes[0].id
     try:
         with holder.atomic():  # another writer holds the lock longer than the statement timeout

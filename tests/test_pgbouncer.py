@@ -8,8 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 
 import peewee
@@ -19,7 +17,7 @@ from config import Config
 from models.database import open_database
 from security import totp
 from tests.conftest import LONDON, PASSWORD, make_user
-from tests.live_server import ROOT, get, post_json, procfile_env, serve
+from tests.live_server import ROOT, get, post_json, procfile_env, serve, status_of
 from tests.peers import PGBOUNCER, RECOMMENDED_PGBOUNCER, cluster_missing, pgbouncer, throwaway_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.keeps_rows]
@@ -102,18 +100,6 @@ def test_the_statement_timeout_holds_through_pgbouncer_and_stays_in_its_transact
         unlimited.close_all()
 
 
-def status_of(method: str, url: str, body: bytes | None = None, headers=None) -> int:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0  # no answer at all
-
-
 def test_postgresql_restarted_behind_pgbouncer_costs_seconds_of_503_and_never_a_500(tmp_path):
     """PostgreSQL restarted for real behind a real PgBouncer with the README's settings, under reads and writes
     on two workers: every failure is a 503 with Retry-After, and everything answers again within seconds."""
@@ -146,7 +132,7 @@ def test_postgresql_restarted_behind_pgbouncer_costs_seconds_of_503_and_never_a_
                             ("GET", f"/nodes/{node}", None, {"Authorization": f"Bearer {token}"}),
                             ("GET", "/health", None, {}),
                             ("PATCH", f"/nodes/{node}", json.dumps({"network": f"Net {count}"}).encode(), writing)):
-                        seen.append((time.monotonic(), f"{method} {path}", status_of(method, base + path, body,
+                        seen.append((time.monotonic(), f"{method} {path}", status_of(base + path, method, body,
                                                                                        headers)))
                     time.sleep(0.02)
 

@@ -23,14 +23,13 @@ import signal
 import subprocess
 import termios
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PASSWORD, _throwaway_postgres
-from tests.live_server import NGINX, ROOT, free_port
+from tests.live_server import NGINX, ROOT, free_port, status_of
 from tests.readme_commands import Command, commands, inline_comment, shown_matches
 
 pytestmark = [pytest.mark.slow]
@@ -85,16 +84,6 @@ def demo(database_url, tmp_path_factory):
             server.wait(timeout=60)
 
 
-def status_of(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
-
-
 # The test's own requests (filling in a placeholder) name themselves, so the access log can tell them apart.
 OWN_REQUEST_ID = "readme-test-placeholder"
 
@@ -135,13 +124,13 @@ class Reader:
         return text
 
     def fill(self, placeholder: str, text: str, command: Command) -> str:
-        path = re.search(rf"localhost:{self.port}(/[^\s'\"]*)", text).group(1)
         if placeholder == "the password you chose":
             return PASSWORD
-        if placeholder == "the ETag you got":  # from the same request made before
-            return etag_of(self.base + path, None).strip('"')
         if placeholder == "the ETag the POST returned":
             return re.search(r'(?im)^etag: "([^"]+)"', self.last_output).group(1)
+        path = re.search(rf"localhost:{self.port}(/[^\s'\"]*)", text).group(1)
+        if placeholder == "the ETag you got":  # from the same request made before
+            return etag_of(self.base + path, None).strip('"')
         if placeholder == "its ETag now":
             return etag_of(self.base + path, self.variables.get("TOKEN")).strip('"')
         raise AssertionError(f"{command}: the test does not know how to fill in <{placeholder}>")
