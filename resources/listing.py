@@ -365,11 +365,6 @@ def refuse_parameters(req) -> None:
         raise bad_request({name: ["Unknown parameter; this endpoint accepts none."] for name in req.params})
 
 
-def refuse_aggregate(query: ListQuery) -> None:
-    if query.aggregate:
-        raise bad_request({"aggregate": ["Only the text list is aggregated: ask for text/plain, or /nodes.txt."]})
-
-
 class ListCollection:
     """GET (and HEAD) on a list: a page of `spec` as JSON, with pagination metadata and validators.
 
@@ -386,7 +381,6 @@ class ListCollection:
 
     def on_get(self, req, resp):
         query = self.spec.parse(req)
-        refuse_aggregate(query)
         answer = self.representations.page(self.spec, query, req.path, req)
         self.representations.send(req, resp, answer, private=req.context.user is not None)
 

@@ -16,7 +16,7 @@ from resources.consistency import DATA_VERSION, min_data_version
 from resources.errors import Problem, not_found
 from resources.hooks import require_permission
 from resources.listing import FamilyFilter, IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
-from resources.media import JSON, JSON_ONLY, TEXT, negotiate, negotiate_among
+from resources.media import JSON, JSON_ONLY, TEXT, choose, negotiate, negotiate_among
 from resources.representations import record_body, representation
 from schemas.nodes import node_schema, node_write_schema, render_node
 
@@ -100,11 +100,17 @@ def change_log(req):
     return changes_logged(req.context.user["sub"], api_key=req.context.api_key)
 
 
+def negotiate_node_list(req, resp, resource, params) -> None:
+    """`negotiate`, except that CIDR blocks exist only as text: with `aggregate`, no `Accept` (or `*/*`) gets the
+    text list and an `Accept` that allows only JSON is a 406 naming text/plain."""
+    choose(req, (TEXT,) if "aggregate" in req.params else resource.media_types)
+
+
 class NodeCollection(ListCollection):
     spec = NODES
     media_types = (JSON, TEXT)
 
-    @falcon.before(negotiate)
+    @falcon.before(negotiate_node_list)
     def on_get(self, req, resp):
         resp.vary = ["Accept"]
         if req.context.media_type == TEXT:
@@ -179,8 +185,9 @@ class NodeItem(ItemResource):
         committed(resp, self.representations, write)
         written(req, resp, found)
 
+    # No negotiation: a 204 has no content for Accept to choose, and errors are problem+json whatever it says
+    # (a generated client sends `Accept: application/problem+json`, the one media type DELETE documents).
     @falcon.before(require_permission(WRITE))
-    @falcon.before(negotiate_among(JSON_ONLY))
     def on_delete(self, req, resp, node):
         min_data_version(req)
         try:

@@ -178,6 +178,14 @@ def client(app, token):
     return ContractClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
+@pytest.fixture
+def writer(app, config, clock):
+    """A client whose token may write nodes."""
+    user = make_user("writer@example.com", permissions=["nodes:write"])
+    token = TokenService(config, clock).issue(user, auth_time=int(clock().timestamp())).token
+    return ContractClient(app, headers={"Authorization": f"Bearer {token}"})
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_behind(request):
     """Each test's rows are removed after it; a module marked `keeps_rows` builds its rows once, in

@@ -116,8 +116,16 @@ def test_bad_aggregate_queries_are_400(client, query, parameter):
     assert parameter in assert_problem(get(client, "/nodes.txt", query), 400)["errors"]
 
 
-def test_aggregate_is_refused_on_a_json_page(client, nodes):
-    assert "aggregate" in assert_problem(get(client, "/nodes", "aggregate=cidr"), 400)["errors"]
+def test_aggregate_on_nodes_is_the_text_list_whatever_accept_prefers(client, nodes):
+    """CIDR blocks exist only as text: with `aggregate`, `/nodes` is `/nodes.txt` for any Accept that allows
+    text (none, */*, a JSON preference), and an Accept that allows only JSON is a 406 naming text/plain."""
+    blocks = get(client, "/nodes.txt", "aggregate=cidr").text
+    for accept in (None, "*/*", "text/plain", "application/json, text/plain;q=0.5"):
+        answer = get(client, "/nodes", "aggregate=cidr", **({"Accept": accept} if accept else {}))
+        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
+        assert answer.text == blocks and "Accept" in answer.headers["Vary"].split(", ")
+    refused = assert_problem(get(client, "/nodes", "aggregate=cidr", Accept="application/json"), 406)
+    assert "text/plain" in refused["detail"]
 
 
 

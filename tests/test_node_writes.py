@@ -8,15 +8,9 @@ from models import Node
 from security.tokens import TokenService
 from tests.conftest import BERLIN, LONDON, PARIS, TOKYO, make_user
 from tests.contract import ContractClient
+from tests.helpers import assert_problem
 
 NEW = {"ip": "192.0.2.77", "city": LONDON, "asn": 64500, "network": "Example, Inc."}
-
-
-@pytest.fixture
-def writer(app, config, clock):
-    user = make_user("writer@example.com", permissions=["nodes:write"])
-    token = TokenService(config, clock).issue(user, auth_time=int(clock().timestamp())).token
-    return ContractClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
 def post(client, body, **kwargs):
@@ -217,3 +211,11 @@ def test_delete_removes_it_everywhere_and_a_second_time_is_a_404(writer, anonymo
     assert patch(writer, node.id, {"asn": 1}).status_code == 404
     removed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"node removed"' in line]
     assert [(line["node_id"], line["ip"]) for line in removed] == [(node.id, node.ip)]
+
+
+@pytest.mark.parametrize("accept", ["application/problem+json", "text/html", "application/xml"])
+def test_delete_answers_whatever_accept_says(writer, nodes, accept):
+    """A 204 has no content for Accept to choose (OpenAPI Generator's clients send the one media type the
+    operation documents, `application/problem+json`); a refusal is problem+json whatever Accept says."""
+    assert writer.simulate_delete(f"/nodes/{nodes[3].id}", headers={"Accept": accept}).status_code == 204
+    assert_problem(writer.simulate_delete(f"/nodes/{nodes[3].id}", headers={"Accept": accept}), 404)
