@@ -36,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.costly_requests import costs  # noqa: E402
 from bench.generate_nodes import changed_rows  # noqa: E402
 from bench.memory import InstanceMemory, children, first_answers, status_kib  # noqa: E402
 from tests.live_server import free_port  # noqa: E402  (the same helper the tests use)
@@ -167,6 +168,7 @@ def wrk(url: str, headers: dict, seconds: int, method: str = "GET", varied: str 
     return result
 
 
+COSTLY_ROUNDS = 40
 RUNS = 3  # service and ceiling alternate, RUNS times each: a slow spell of the machine hits both
 
 
@@ -432,6 +434,12 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
                 lines.append(f"\n{row['scenario']}: {row['vs_undisturbed']} × the undisturbed varied req/s; "
                              f"{row['imports']} imports (each ≤ {row['import_seconds_max']} s), each served by every "
                              f"worker ≤ {row['served_after_max_s']} s after it committed.")
+        if result["costly"]:
+            lines += ["", "The costliest anonymous requests found, in process (bench/costly_requests.py: each with a new "
+                      f"point, the median of {COSTLY_ROUNDS}), beside a plain page of 50:", "",
+                      "| request | median ms | worst ms | × a plain page |", "|---|---:|---:|---:|"]
+            lines += [f"| {row['request']} | {row['median_ms']} | {row['max_ms']} | {row['pages']} |"
+                      for row in result["costly"]]
         lines.append("")
     (RESULTS / f"{label}.md").write_text("\n".join(lines))
 
@@ -476,8 +484,10 @@ def main() -> None:
         finally:
             server.stop()
             ceiling.stop()
+        costly = costs(url, COSTLY_ROUNDS) if not only or "costly" in only else []
         results.append({"database": kind, "nodes": size, "seconds": args.seconds, "import_seconds": import_seconds,
-                        "idle_rss_mib": idle_rss, "memory": memory, "token": token_cost, "rows": rows})
+                        "idle_rss_mib": idle_rss, "memory": memory, "token": token_cost, "rows": rows,
+                        "costly": costly})
         write_results(results, args.label, extra_env)
     print(f"wrote {RESULTS / (args.label + '.md')}")
 

@@ -23,6 +23,11 @@ class Near:
     longitude: float
     radius: float
 
+    def holds_everything(self) -> bool:
+        """Whether every point of the sphere is within the radius: `kilometres` never exceeds half the
+        circumference as it computes it (2R·arcsin 1)."""
+        return self.radius >= 2 * EARTH_RADIUS_KM * float(np.arcsin(1.0))
+
     def latitude_band(self) -> tuple[float, float]:
         """Degrees of latitude that can hold a point within the radius (a margin covers float rounding)."""
         reach = math.degrees(self.radius / EARTH_RADIUS_KM) + 1e-6
@@ -54,6 +59,11 @@ def within(near: Near, latitudes: np.ndarray, longitudes: np.ndarray) -> tuple[n
     distances = kilometres(near, latitudes, longitudes)
     positions = np.flatnonzero(distances <= near.radius)
     return positions, rounded_metres(distances[positions])
+
+
+def metres_from(near: Near, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+    """The distance of each point from `near`'s in whole metres, as `within` gives it."""
+    return rounded_metres(kilometres(near, latitudes, longitudes))
 
 
 def rounded_metres(distances: np.ndarray) -> np.ndarray:

@@ -16,9 +16,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from models.distance import metres_from
 from readmodel.blob import Blob, BlobWriter, Layered
 from readmodel.index import EMPTY_SLOTS, SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering, runs
-from readmodel.table import Table, with_distances
+from readmodel.table import Table, in_distance_order, with_distances
 from readmodel.tagged import TaggedBytes
 from schemas.cidr import AddressOrder, address_order, blocks
 from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_text
@@ -31,6 +32,7 @@ ROW_COLUMNS = "id, ip, asn, network, city_id, country_id, region_id, created_at,
 # that has them is served from SQL (ReadModelLimit).
 MAX_NODE_ID = 2**32 - 1
 FAMILIES = (4, 6)
+FEW_VALUES = 8  # a radius's matches are filtered by comparisons up to this many values, else by np.isin
 
 
 class ReadModelLimit(RuntimeError):
@@ -198,7 +200,9 @@ class NodeTable(Table):
         self._whole_cidr: dict = {}  # family values -> the whole list of that family as CIDR blocks
         # Worked out on first use, once per table (a data version); a race computes one twice, harmlessly.
         self._cities: CityDirectory | None = None
+        self._city_stats: dict | None = None
         self._address_orders: dict[int, AddressOrder] | None = None
+        self._address_lines: dict[int, Blob] | None = None
         self._building = threading.Lock()
 
     @property
@@ -240,6 +244,75 @@ class NodeTable(Table):
         slots = (self.groups["city"].packed[entries] & SLOT_MASK).astype(np.int32) if len(entries) else EMPTY_SLOTS
         return slots, np.repeat(city_metres, lengths)
 
+    def distance_page(self, filters: dict, near, descending: bool, offset: int, count: int):
+        """(page slots, their metres, total, Last-Modified) of a list in `order=distance` whose only filter is
+        `family`, else None. The cities in the circle are counted and ranked, and only the nodes of those the
+        page reaches are gathered: a page of the nearest (or farthest) of 100,000 nodes cost 3.7 ms (4.5 with a
+        family) when every match was gathered and ranked."""
+        if set(filters) - {"family"}:
+            return None
+        families = tuple(filters.get("family", FAMILIES))
+        cities = self.city_directory()
+        found, city_metres = cities.coordinates.within(near)
+        counts, newest = self._city_counts(families)
+        counts = counts[found]
+        total = int(counts.sum())
+        if total == len(self.live):
+            modified = self.last_modified
+        else:
+            latest = int(newest[found].max()) if len(found) else 0
+            modified = max(latest, self.removed_at, self.reference_changed_at)
+        low, high = (max(total - offset - count, 0), total - offset) if descending else (offset, offset + count)
+        high = min(high, total)
+        if low >= high:
+            return EMPTY_SLOTS, np.empty(0, dtype=np.int64), total, modified
+        ranked = np.argsort(city_metres, kind="stable")
+        found, city_metres, counts = found[ranked], city_metres[ranked], counts[ranked]
+        ends = np.cumsum(counts)
+        first = int(np.searchsorted(ends, low, side="right"))
+        last = int(np.searchsorted(ends - counts, high, side="left"))
+        # Whole runs of cities at the same distance, whose nodes are ordered together by id.
+        first = int(np.searchsorted(city_metres, city_metres[first], side="left"))
+        last = int(np.searchsorted(city_metres, city_metres[last - 1], side="right"))
+        lengths = cities.lengths[found[first:last]]
+        entries = runs(cities.starts[found[first:last]], lengths)
+        slots = (self.groups["city"].packed[entries] & SLOT_MASK).astype(np.int32)
+        metres = np.repeat(city_metres[first:last], lengths)
+        if "family" in filters:
+            kept = self.matching_mask(filters, slots)
+            slots, metres = slots[kept], metres[kept]
+        slots, metres = in_distance_order(slots, metres, self.sort_keys("id", slots))
+        before = int(ends[first] - counts[first])
+        page = slice(low - before, high - before)
+        slots, metres = slots[page], metres[page]
+        return (slots[::-1], metres[::-1], total, modified) if descending else (slots, metres, total, modified)
+
+    def _city_counts(self, families: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Per city of the directory: its nodes of `families`, and the newest `updated` among them."""
+        if self._city_stats is None:
+            with self._building:
+                if self._city_stats is None:
+                    cities = self.city_directory()
+                    slots = self.groups["city"].packed & SLOT_MASK
+                    family, updated = self.columns.family[slots], self.columns.updated[slots].astype(np.int64)
+                    stats = {}
+                    for each in FAMILIES:
+                        mine = family == each
+                        if not len(cities.starts):
+                            stats[each] = (EMPTY_SLOTS, EMPTY_SLOTS)
+                            continue
+                        stats[each] = (np.add.reduceat(mine.astype(np.int64), cities.starts),
+                                       np.maximum.reduceat(np.where(mine, updated, 0), cities.starts))
+                    self._city_stats = stats
+        if len(families) == 1:
+            return self._city_stats[families[0]]
+        (four, newest_four), (six, newest_six) = (self._city_stats[each] for each in FAMILIES)
+        return four + six, np.maximum(newest_four, newest_six)
+
+    def measure(self, slots: np.ndarray, near) -> np.ndarray:
+        coordinates, place = self.places.coordinates, self.columns.place[slots]
+        return metres_from(near, coordinates.latitudes[place], coordinates.longitudes[place])
+
     def city_directory(self) -> "CityDirectory":
         if self._cities is None:
             self._cities = CityDirectory.of(self.groups["city"].packed, self.places)
@@ -253,7 +326,14 @@ class NodeTable(Table):
             vocabulary = self.vocabularies.get(name)
             if vocabulary is not None:
                 values = [vocabulary[value] for value in values if value in vocabulary]
-            mask &= np.isin(getattr(self.columns, GROUPED[name])[slots], list(values))
+            column = getattr(self.columns, GROUPED[name])[slots]
+            if len(values) <= FEW_VALUES:  # a comparison a value, where np.isin sorts (0.9 ms at 100,000)
+                found = np.zeros(len(slots), dtype=bool)
+                for value in values:
+                    found |= column == value
+                mask &= found
+            else:
+                mask &= np.isin(column, list(values))
         return mask
 
     def render(self, slots, metres=None) -> list:
@@ -298,7 +378,14 @@ class NodeTable(Table):
             return found
         chosen = np.zeros(self.size, dtype=bool)
         chosen[slots] = True
-        return b"".join(self._blocks(orders[family].subset(chosen), family) for family in FAMILIES)
+        found = []
+        for family in FAMILIES:
+            picked = orders[family].picked(chosen)
+            # From the family's lines in address order: a slice per run of picked neighbours, few for a set
+            # holding most of the family (a 19,000 km circle), where a slice per address cost 3 ms at 100,000.
+            lines = self.address_lines(family).join(picked)
+            found.append(blocks(lines, orders[family].follows_within(picked), family))
+        return b"".join(found)
 
     def address_orders(self) -> dict[int, AddressOrder]:
         """Per family, the live slots in address order (and which addresses follow one another)."""
@@ -312,6 +399,20 @@ class NodeTable(Table):
                         orders[family] = AddressOrder(slots[order], follows)
                     self._address_orders = orders
         return self._address_orders
+
+    def address_lines(self, family: int) -> Blob:
+        """The family's addresses one a line in address order, made once per table when a subset's blocks are
+        first asked for (2 MiB at 100,000 nodes, about 20 MiB at 1,000,000, held until the next table)."""
+        if self._address_lines is None:
+            with self._building:
+                if self._address_lines is None:
+                    lines = {}
+                    for each, order in self.address_orders().items():
+                        text = self.ips.join(order.order)
+                        ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10) + 1
+                        lines[each] = Blob(text, np.concatenate(([0], ends)).astype(np.int32))
+                    self._address_lines = lines
+        return self._address_lines[family]
 
     def _blocks(self, order: AddressOrder, family: int) -> bytes:
         return blocks(self.ips.join(order.order), order.follows, family)

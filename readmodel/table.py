@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.distance import with_distances
+from models.distance import metres_from, with_distances
 from readmodel.index import EMPTY_SLOTS, Coordinates, Groups, Ordering
 
 # Filtered results kept per table (bounded, by bytes and count): enough for the orderings of the filters
@@ -72,6 +72,10 @@ class Table:
     def select(self, filters: dict, order: str, near=None) -> Selection:
         """The slots matching every filter ({name: normalised values}) and within `near` (a Near or None),
         ascending in `order`; with `near`, also the distance of each in metres."""
+        if near is not None and order != "distance" and near.holds_everything():
+            # A circle round the whole sphere holds the rows the same query without it holds, from any point:
+            # that result (kept, not measured); a page's distances are measured for its rows (`measure`).
+            return self.select(filters, order)
         if not filters and near is None:
             return Selection(self.orderings[order].slots, None, self.last_modified)
         key = (tuple(sorted(filters.items())), order, near)
@@ -96,11 +100,8 @@ class Table:
             kept = self.matching_mask(filters, slots)
             slots, metres = slots[kept], metres[kept]
         if order == "distance":  # nearest first, then the key (contract §11)
-            # Nearly in order already (nearest first, each place's rows in key order): timsort is one pass then,
-            # where a quicksort of 100,000 keys costs 5 ms.
-            ranked = np.argsort((metres << 32) | self.sort_keys("id", slots), kind="stable")
-        else:
-            ranked = self.orderings[order].arrange(slots, lambda some: self.sort_keys(order, some), self.size)
+            return in_distance_order(slots, metres, self.sort_keys("id", slots))
+        ranked = self.orderings[order].arrange(slots, lambda some: self.sort_keys(order, some), self.size)
         return slots[ranked], metres[ranked]
 
     def nearby(self, near, nearest_first: bool = False, measured=None) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +112,14 @@ class Table:
             nearest = np.argsort(metres, kind="stable")
             slots, metres = slots[nearest], metres[nearest]
         return slots, metres
+
+    def distance_page(self, filters: dict, near, descending: bool, offset: int, count: int):
+        """A page in `order=distance` worked out for itself (see NodeTable), or None: from `select`."""
+        return None
+
+    def measure(self, slots: np.ndarray, near) -> np.ndarray:
+        """The distance of each of `slots` from `near`'s point, in whole metres."""
+        return metres_from(near, self.coordinates.latitudes[slots], self.coordinates.longitudes[slots])
 
     def sort_keys(self, order: str, slots: np.ndarray) -> np.ndarray:
         """The unique ordering key of each of `slots`."""
@@ -167,6 +176,20 @@ class Table:
             while self._result_bytes > self._result_budget or len(self._results) > RESULT_CACHE_ENTRIES:
                 _, dropped = self._results.popitem(last=False)
                 self._result_bytes -= dropped.nbytes
+
+
+def in_distance_order(slots: np.ndarray, metres: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`slots` nearest first, then by key, given them nearest first already (`metres` not decreasing): only
+    the rows of a distance shared by rows out of key order (places at the same distance) are sorted, where
+    sorting all of them cost 0.5 ms at 100,000 rows for a page of 50."""
+    composite = (metres << 32) | keys
+    out_of_order = np.flatnonzero(composite[1:] < composite[:-1])
+    if not len(out_of_order):
+        return slots, metres
+    tied = np.flatnonzero(np.isin(metres, metres[out_of_order]))  # contiguous runs, as metres do not decrease
+    slots = slots.copy()
+    slots[tied] = slots[tied][np.argsort(composite[tied], kind="stable")]
+    return slots, metres
 
 
 def intersect(small: np.ndarray, large: np.ndarray) -> np.ndarray:

@@ -123,10 +123,18 @@ def pagination(pages: Pages, total: int, count: int, per_page: int) -> dict:
 
 def page_from_memory(table, query) -> tuple[list, int, int]:
     """(rows of the page, total, Last-Modified) from a read-model table."""
+    if query.order == "distance":
+        found = table.distance_page(query.filter_values, query.near, query.descending, query.offset,
+                                    query.per_page)
+        if found is not None:
+            slots, metres, total, modified = found
+            return table.render(slots, metres), total, modified
     matches, metres, modified = table.select(query.filter_values, query.order, query.near)
     slots = page_of(matches, query.descending, query.offset, query.per_page)
     if metres is not None:
         metres = page_of(metres, query.descending, query.offset, query.per_page)
+    elif query.near is not None:  # a circle round the whole sphere: measured for the page's rows only
+        metres = table.measure(slots, query.near)
     return table.render(slots, metres), len(matches), modified
 
 

@@ -32,11 +32,14 @@ class AddressOrder(NamedTuple):
     order: np.ndarray
     follows: np.ndarray
 
-    def subset(self, chosen: np.ndarray) -> "AddressOrder":
-        """The order of a subset, given which of the list's positions are in it (a mask over positions)."""
-        picked = np.flatnonzero(chosen[self.order])
-        adjacent = (np.diff(picked) == 1) & self.follows[picked[:-1]]
-        return AddressOrder(self.order[picked], adjacent)
+    def picked(self, chosen: np.ndarray) -> np.ndarray:
+        """Where in this order the addresses of a subset are, given which of the list's positions are in it (a
+        mask over positions); ascending."""
+        return np.flatnonzero(chosen[self.order])
+
+    def follows_within(self, picked: np.ndarray) -> np.ndarray:
+        """`follows` for the subset at `picked`."""
+        return (np.diff(picked) == 1) & self.follows[picked[:-1]]
 
 
 def address_order(addresses: list[str], family: int) -> AddressOrder:

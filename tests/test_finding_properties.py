@@ -25,6 +25,8 @@ from schemas.cidr import cidr_text
 from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
 
 pytestmark = pytest.mark.keeps_rows
+SURAT_SUBURB, SURAT_NEIGHBOUR = 1273618, 13665129  # both at 20.41431, 72.83236 in GeoNames
+CHOSHI, CHOSHI_NEIGHBOUR = 2112802, 2112996  # both at 35.73333, 140.83333
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 EDGE = 1e-6  # km: a row this close to the circle may fall either side by float rounding; not held to either
 # Points where a radius search goes wrong if written naively: the poles, both sides of the antimeridian,
@@ -92,6 +94,8 @@ def spread_nodes(db):
                .limit(30).tuples()]
     cities += [city for (city,) in City.select(City.id).order_by(City.id).tuples()][::40]
     cities += [LONDON, MANCHESTER, PARIS, BERLIN, TOKYO]
+    # Pairs of cities at the very same point, their nodes' ids interleaved: distances that tie across cities.
+    cities += [SURAT_SUBURB, SURAT_NEIGHBOUR] * 3 + [CHOSHI, CHOSHI_NEIGHBOUR] * 2
     upsert_nodes([NodeRow(line=i, ip=f"198.18.{i // 250}.{i % 250 + 1}" if i % 5 else f"2001:db8::{i:x}",
                           city=city, asn=64496, network=None) for i, city in enumerate(cities)])
     yield
@@ -183,3 +187,30 @@ def test_cities_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, 
     assert_found(found, inside, edge)
     by_database = LISTS["cities"].sql_near(near_query(near, "distance"))
     assert [row[0] for row in by_database] == list(found) and [row[3] for row in by_database] == metres.tolist()
+
+
+@pytest.mark.parametrize("point", [(0.0, 0.0, 20038.0), (-33.87, 151.21, 20015.12), (51.5, -0.13, 20015.11)])
+@pytest.mark.parametrize("name, order", [("cities", "id"), ("cities", "population"), ("nodes", "city")])
+def test_a_circle_round_the_whole_sphere_is_the_list_with_distances(snapshot, point, name, order):
+    """Such a circle is answered from the same query's result without it, each page's rows measured alone
+    (`Near.holds_everything`); just short of it, the circle is searched: both as the database finds them."""
+    near = Near(*point)
+    assert near.holds_everything() == (near.radius >= 20015.12)  # half the circumference: 20015.1144 km
+    table = snapshot.nodes if name == "nodes" else snapshot.tables[name]
+    for descending in (False, True):
+        q = near_query(near, order, descending)
+        assert page_from_memory(table, q) == page_from_database(LISTS[name], q, read_versions(database))
+
+
+@SETTINGS
+@given(point=points(), descending=st.booleans(), family=st.sampled_from([(), (4,), (6,), (4, 6)]),
+       per_page=st.integers(1, 7), page=st.integers(1, 60))
+@example(point=(20.41431, 72.83236, 20038.0), descending=False, family=(), per_page=2, page=1)
+@example(point=(20.41431, 72.83236, 50.0), descending=True, family=(4,), per_page=3, page=1)
+@example(point=(-35.7, -39.2, 20038.0), descending=True, family=(), per_page=4, page=1)
+def test_a_page_in_distance_order_is_what_the_database_finds(snapshot, point, descending, family, per_page, page):
+    """Such a page is worked out from the cities it reaches (`NodeTable.distance_page`), ties across cities at
+    one point included; it is the database's page, with the same total and Last-Modified."""
+    q = ListQuery(filters=(("family", family),) if family else (), order="distance", descending=descending,
+                  page=page, per_page=per_page, given=(), near=Near(*point), aggregate=None)
+    assert page_from_memory(snapshot.nodes, q) == page_from_database(LISTS["nodes"], q, read_versions(database))
