@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -37,13 +36,6 @@ class Selection(NamedTuple):
     @property
     def nbytes(self) -> int:
         return self.slots.nbytes + (0 if self.metres is None else self.metres.nbytes)
-
-
-@dataclass(frozen=True)
-class TextColumn:
-    """A filter on text: values are matched through a vocabulary (normalised text -> group value)."""
-
-    vocabulary: dict
 
 
 class Table:

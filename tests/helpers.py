@@ -1,6 +1,9 @@
-"""What several test modules share: running manage.py, writing CSV files, logging in, checking problems."""
+"""What several test modules share: running manage.py, writing CSV files, logging in, checking problems,
+brute-force distances and expanded CIDR blocks."""
 import base64
+import ipaddress
 import json
+import math
 import os
 import subprocess
 import sys
@@ -58,3 +61,16 @@ def b64(data: dict) -> str:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def haversine(lat1, lon1, lat2, lon2):
+    """Great-circle kilometres, written out independently of models/distance.py, to check it."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def expand_blocks(blocks):
+    """Every address of CIDR blocks, as text."""
+    return [str(address) for block in blocks for address in ipaddress.ip_network(block)]

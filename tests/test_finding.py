@@ -7,8 +7,7 @@ import ipaddress
 import pytest
 
 from tests.conftest import LONDON, MANCHESTER
-from tests.helpers import assert_problem
-from tests.test_finding_properties import expand_blocks, haversine
+from tests.helpers import assert_problem, expand_blocks, haversine
 
 FRANKFURT = "50.1109,8.6821"
 LONDON_POINT = "51.5074,-0.1278"

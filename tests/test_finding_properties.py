@@ -5,7 +5,6 @@ not numpy), across the antimeridian, at the poles and at the radius limits. CIDR
 compared with the addresses they stand for, and with the standard library's collapse.
 """
 import ipaddress
-import math
 
 import orjson
 import pytest
@@ -23,6 +22,7 @@ from resources.listing import ListQuery
 from resources.representations import page_from_database, page_from_memory, text_from_memory
 from schemas.cidr import cidr_text
 from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
+from tests.helpers import expand_blocks, haversine
 
 pytestmark = pytest.mark.keeps_rows
 SURAT_SUBURB, SURAT_NEIGHBOUR = 1273618, 13665129  # both at 20.41431, 72.83236 in GeoNames
@@ -33,17 +33,6 @@ EDGE = 1e-6  # km: a row this close to the circle may fall either side by float 
 # the whole sphere, the smallest radius.
 EDGE_CASES = [(90, 0, 2000), (-90, 0, 3000), (89.9, 179.9, 500), (0, 180, 1500), (0, -180, 1500),
               (-16.5, 179.99, 800), (65, -179.5, 400), (0, 0, 20038), (51.5, -0.1, 0.001)]
-
-
-def haversine(lat1, lon1, lat2, lon2):
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((phi2 - phi1) / 2) ** 2
-         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
-
-
-def expand_blocks(blocks):
-    return [str(address) for block in blocks for address in ipaddress.ip_network(block)]
 
 
 # --- CIDR -----------------------------------------------------------------------------------------
