@@ -49,17 +49,17 @@ class IntegerFilter:
 
 @dataclass(frozen=True)
 class TextFilter:
-    """Exact, case-insensitive: `normalize` maps a value to the column's stored form."""
+    """Exact, case-insensitive: `stored_form` maps a value to the column's stored form."""
 
     column: Field
-    normalize: Callable[[str], str] = fold
+    stored_form: Callable[[str], str] = fold
     text = True
 
     def field(self):
         return text_values()
 
     def normalise(self, values) -> tuple:
-        return tuple(sorted({self.normalize(value) for value in values}))
+        return tuple(sorted({self.stored_form(value) for value in values}))
 
     def condition(self, values):
         return self.column.in_(list(values))
