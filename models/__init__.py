@@ -1,5 +1,5 @@
 from models.api_key import ApiKey
-from models.data_version import DataVersion, current_data_version
+from models.data_version import DataVersion
 from models.database import connect_database, database, is_postgres, releases_per_request, write_transaction
 from models.location import City, Country, Region, fold
 from models.login_failure import LoginFailure
@@ -9,6 +9,6 @@ from models.user import User
 
 __all__ = [
     "ApiKey", "City", "Country", "DataVersion", "LoginFailure", "Node", "Region", "ServiceSecret", "User",
-    "connect_database", "current_data_version", "database", "fold", "is_postgres",
+    "connect_database", "database", "fold", "is_postgres",
     "releases_per_request", "shared_secret", "naive_utc_now", "write_transaction",
 ]

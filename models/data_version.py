@@ -54,6 +54,3 @@ class VersionAhead(LookupError):
         super().__init__(f"no data is at version {wanted} yet: the newest is {newest}")
         self.wanted, self.newest = wanted, newest
 
-
-def current_data_version() -> int:
-    return DataVersion.select(DataVersion.version).where(DataVersion.id == 1).scalar() or 0

@@ -16,10 +16,6 @@ def provisioning_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
 
-def code_at(secret: str, moment: datetime) -> str:
-    return pyotp.TOTP(secret).at(moment)
-
-
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step whose code is `code` (the current one, or one step either side), else None.
 

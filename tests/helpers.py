@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import jwt
+import pyotp
 
+from models import DataVersion
 from tests.conftest import JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +76,13 @@ def haversine(lat1, lon1, lat2, lon2):
 def expand_blocks(blocks):
     """Every address of CIDR blocks, as text."""
     return [str(address) for block in blocks for address in ipaddress.ip_network(block)]
+
+
+def otp_at(secret: str, moment) -> str:
+    """The one-time password of `secret` at `moment`, from pyotp itself (the reference the service must match)."""
+    return pyotp.TOTP(secret).at(moment)
+
+
+def data_version() -> int:
+    """The database's data version, as the triggers keep it."""
+    return DataVersion.select(DataVersion.version).where(DataVersion.id == 1).scalar() or 0

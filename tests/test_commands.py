@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from models import City, Country, DataVersion, Node, Region, current_data_version
+from models import City, Country, DataVersion, Node, Region
 from tests.conftest import BERLIN, LONDON, PARIS
-from tests.helpers import ROOT, manage, write_csv
+from tests.helpers import ROOT, data_version, manage, write_csv
 
 def test_migrate_is_idempotent(config, db):
     result = manage(config, "migrate")
@@ -19,13 +19,13 @@ def test_seed_loads_the_reference_data_and_a_second_run_changes_nothing(config, 
     assert (Region.select().count(), Country.select().count()) == (23, 249)
     assert City.select().count() == 33985
     assert City.get_by_id(LONDON).country_id == "GB"
-    version = current_data_version()
+    version = data_version()
     result = manage(config, "seed")
     assert result.returncode == 0, result.stderr
     assert "regions: 23 (0 new, 0 updated)" in result.stdout
     assert "countries: 249 (0 new, 0 updated)" in result.stdout
     assert "cities: 33985 (0 new, 0 updated)" in result.stdout
-    assert current_data_version() == version
+    assert data_version() == version
 
 
 def test_every_city_has_its_countrys_region(db):
@@ -142,13 +142,13 @@ def test_a_failing_row_rolls_back_rows_already_written(db):
 def test_triggers_move_the_data_version_on_every_kind_of_write(db):
     from models.node_writes import NodeRow, upsert_nodes
 
-    before = current_data_version()
+    before = data_version()
     upsert_nodes([NodeRow(line=1, ip="192.0.2.9", city=LONDON)])
-    after_insert = current_data_version()
+    after_insert = data_version()
     Node.update(asn=1).execute()
-    after_update = current_data_version()
+    after_update = data_version()
     Node.delete().execute()
-    assert before < after_insert < after_update < current_data_version()
+    assert before < after_insert < after_update < data_version()
     assert DataVersion.select().count() == 1
 
 

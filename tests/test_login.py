@@ -6,10 +6,10 @@ import pytest
 
 from app import create_app
 from models import LoginFailure, User
-from security import passwords, totp
+from security import passwords
 from tests.conftest import PASSWORD, make_user
 from tests.contract import ContractClient
-from tests.helpers import OTP_SECRET, claims_of, login
+from tests.helpers import OTP_SECRET, claims_of, login, otp_at
 
 
 def test_login_returns_a_short_lived_token_with_the_contract_claims(anonymous, clock):
@@ -106,45 +106,45 @@ def test_2fa_asks_for_the_code_only_after_the_right_password(anonymous, clock):
     result = login(anonymous, username="alice", password=PASSWORD)
     assert result.status_code == 422
     assert list(result.json["errors"]) == ["otp"]
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     assert login(anonymous, username="alice", password=PASSWORD, otp=code).status_code == 200
 
 
 def test_a_wrong_code_and_a_replayed_code_are_422(anonymous, clock):
     make_user("alice", otp_secret=OTP_SECRET)
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     wrong = f"{(int(code) + 1) % 1000000:06d}"
     assert login(anonymous, username="alice", password=PASSWORD, otp=wrong).json["errors"]["otp"]
     assert login(anonymous, username="alice", password=PASSWORD, otp=code).status_code == 200
     replay = login(anonymous, username="alice", password=PASSWORD, otp=code)
     assert replay.status_code == 422 and "used already" in replay.json["errors"]["otp"][0]
     # The previous step's code is refused too once a later step was used...
-    previous = totp.code_at(OTP_SECRET, clock() - timedelta(seconds=30))
+    previous = otp_at(OTP_SECRET, clock() - timedelta(seconds=30))
     assert login(anonymous, username="alice", password=PASSWORD, otp=previous).status_code == 422
     # ...and the next step's code works when its time comes.
     clock.advance(30)
     assert login(anonymous, username="alice", password=PASSWORD,
-                 otp=totp.code_at(OTP_SECRET, clock())).status_code == 200
+                 otp=otp_at(OTP_SECRET, clock())).status_code == 200
 
 
 def test_codes_one_step_either_side_are_accepted_and_two_are_not(anonymous, clock):
     make_user("alice", otp_secret=OTP_SECRET)
-    late = totp.code_at(OTP_SECRET, clock() - timedelta(seconds=30))
+    late = otp_at(OTP_SECRET, clock() - timedelta(seconds=30))
     assert login(anonymous, username="alice", password=PASSWORD, otp=late).status_code == 200
-    too_old = totp.code_at(OTP_SECRET, clock() - timedelta(seconds=61))
+    too_old = otp_at(OTP_SECRET, clock() - timedelta(seconds=61))
     clock.advance(1)
     assert login(anonymous, username="alice", password=PASSWORD, otp=too_old).status_code == 422
 
 
 def test_an_integer_code_with_a_leading_zero(anonymous, clock):
     make_user("alice", otp_secret=OTP_SECRET)
-    while not totp.code_at(OTP_SECRET, clock()).startswith("0"):
+    while not otp_at(OTP_SECRET, clock()).startswith("0"):
         clock.advance(30)
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     result = login(anonymous, username="alice", password=PASSWORD, otp=int(code))
     assert result.status_code == 200, result.text
     clock.advance(30)
-    as_float = float(totp.code_at(OTP_SECRET, clock()))  # JSON numbers: 1234.0 is an integer too
+    as_float = float(otp_at(OTP_SECRET, clock()))  # JSON numbers: 1234.0 is an integer too
     assert login(anonymous, username="alice", password=PASSWORD, otp=as_float).status_code == 200
     assert login(anonymous, username="alice", password=PASSWORD, otp=12.5).status_code == 422
 
@@ -153,7 +153,7 @@ def test_a_code_used_on_one_instance_is_refused_on_another(config, db, clock):
     """Two app instances over one database: the used step lives in the database, not in a worker."""
     make_user("alice", otp_secret=OTP_SECRET)
     first, second = (ContractClient(create_app(config, db=db, clock=clock, read_model=None)) for _ in range(2))
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     assert login(first, username="alice", password=PASSWORD, otp=code).status_code == 200
     assert login(second, username="alice", password=PASSWORD, otp=code).status_code == 422
 
@@ -184,11 +184,11 @@ def test_a_successful_login_clears_its_usernames_count(anonymous):
 
 def test_wrong_codes_count_as_failures(anonymous, clock):
     make_user("alice", otp_secret=OTP_SECRET)
-    accepted = {totp.code_at(OTP_SECRET, clock() + timedelta(seconds=step)) for step in (-30, 0, 30)}
+    accepted = {otp_at(OTP_SECRET, clock() + timedelta(seconds=step)) for step in (-30, 0, 30)}
     wrong = next(code for code in ("000000", "111111", "222222", "333333") if code not in accepted)
     for _ in range(5):
         assert login(anonymous, username="alice", password=PASSWORD, otp=wrong).status_code == 422
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     assert login(anonymous, username="alice", password=PASSWORD, otp=code).status_code == 429
 
 
@@ -212,7 +212,7 @@ def test_parallel_logins_racing_one_code_have_one_winner(config, db, clock):
     from threading import Barrier
 
     make_user("alice", otp_secret=OTP_SECRET)
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     clients = [ContractClient(create_app(config, db=db, clock=clock, read_model=None)) for _ in range(8)]
     barrier = Barrier(len(clients))
 

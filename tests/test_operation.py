@@ -7,9 +7,7 @@ import pytest
 from config import Config
 from config.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
-from security import totp
-
-OTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+from tests.helpers import OTP_SECRET, bearer, otp_at
 
 
 def test_every_response_has_a_request_id_and_nosniff(anonymous):
@@ -40,7 +38,7 @@ def test_logs_are_json_with_request_id_and_user_and_never_a_secret(anonymous, cl
     caplog.set_level(logging.INFO)
     caplog.handler.addFilter(RequestIdFilter())  # as the stdout handler has it
     logging.getLogger("security.tokens").warning("an application line")
-    code = totp.code_at(OTP_SECRET, clock())
+    code = otp_at(OTP_SECRET, clock())
     result = anonymous.simulate_post("/auth", json={"username": "alice", "password": PASSWORD, "otp": code},
                                      headers={"X-Request-ID": "req-login-1"})
     token = result.json["data"]["token"]
@@ -158,7 +156,6 @@ def test_a_write_that_fails_as_it_starts_leaves_no_transaction_behind(config, db
     from models.database import open_database
     from security.tokens import TokenService
     from tests.contract import ContractClient
-    from tests.helpers import bearer
 
     if not is_postgres(db):
         pytest.skip("the statement timeout is a PostgreSQL setting")

@@ -17,6 +17,7 @@ from config import Config
 from models.database import open_database
 from security import totp
 from tests.conftest import LONDON, PASSWORD, make_user
+from tests.helpers import otp_at
 from tests.live_server import ROOT, get, post_json, procfile_env, serve, status_of
 from tests.peers import PGBOUNCER, RECOMMENDED_PGBOUNCER, cluster_missing, pgbouncer, throwaway_cluster
 
@@ -48,7 +49,7 @@ def test_the_service_works_through_pgbouncer(config, db, bouncer_url, tmp_path):
     with serve(procfile_env(bouncer_url, workers=2)) as (base, _):
         assert get(f"{base}/health")[0] == 200
         # A login with a one-time password, and the same code refused the second time.
-        code = totp.code_at(secret, datetime.now(timezone.utc))
+        code = otp_at(secret, datetime.now(timezone.utc))
         status, body = login(base, "bouncer-otp", otp=code)
         assert status == 200
         assert login(base, "bouncer-otp", otp=code)[0] == 422
