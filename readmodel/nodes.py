@@ -257,11 +257,7 @@ class NodeTable(Table):
         counts, newest = self._city_counts(families)
         counts = counts[found]
         total = int(counts.sum())
-        if total == len(self.live):
-            modified = self.last_modified
-        else:
-            latest = int(newest[found].max()) if len(found) else 0
-            modified = max(latest, self.removed_at, self.reference_changed_at)
+        modified = self._modified(total, lambda: int(newest[found].max()) if len(found) else 0)
         low, high = (max(total - offset - count, 0), total - offset) if descending else (offset, offset + count)
         high = min(high, total)
         if low >= high:
@@ -274,10 +270,7 @@ class NodeTable(Table):
         # Whole runs of cities at the same distance, whose nodes are ordered together by id.
         first = int(np.searchsorted(city_metres, city_metres[first], side="left"))
         last = int(np.searchsorted(city_metres, city_metres[last - 1], side="right"))
-        lengths = cities.lengths[found[first:last]]
-        entries = runs(cities.starts[found[first:last]], lengths)
-        slots = (self.groups["city"].packed[entries] & SLOT_MASK).astype(np.int32)
-        metres = np.repeat(city_metres[first:last], lengths)
+        slots, metres = self.nearby(near, measured=(found[first:last], city_metres[first:last]))
         if "family" in filters:
             kept = self.matching_mask(filters, slots)
             slots, metres = slots[kept], metres[kept]
@@ -295,12 +288,9 @@ class NodeTable(Table):
                     cities = self.city_directory()
                     slots = self.groups["city"].packed & SLOT_MASK
                     family, updated = self.columns.family[slots], self.columns.updated[slots].astype(np.int64)
-                    stats = {}
-                    for each in FAMILIES:
+                    stats = dict.fromkeys(FAMILIES, (EMPTY_SLOTS, EMPTY_SLOTS))
+                    for each in FAMILIES if len(cities.starts) else ():
                         mine = family == each
-                        if not len(cities.starts):
-                            stats[each] = (EMPTY_SLOTS, EMPTY_SLOTS)
-                            continue
                         stats[each] = (np.add.reduceat(mine.astype(np.int64), cities.starts),
                                        np.maximum.reduceat(np.where(mine, updated, 0), cities.starts))
                     self._city_stats = stats
@@ -420,10 +410,14 @@ class NodeTable(Table):
     def modified(self, matches) -> int:
         """When the list of `matches` last changed (seconds): its newest node, the last removal of any node
         (which no remaining row shows), or the reference data."""
-        if len(matches) == len(self.live):
+        return self._modified(len(matches), lambda: int(self.columns.updated[matches].max()) if len(matches) else 0)
+
+    def _modified(self, count: int, newest) -> int:
+        """Last-Modified of `count` matches, `newest()` giving their newest `updated` (not asked when they are
+        every node: then it is the table's)."""
+        if count == len(self.live):
             return self.last_modified
-        newest = int(self.columns.updated[matches].max()) if len(matches) else 0
-        return max(newest, self.removed_at, self.reference_changed_at)
+        return max(newest(), self.removed_at, self.reference_changed_at)
 
     def record_modified(self, slot: int) -> int:
         return max(int(self.columns.updated[slot]), self.reference_changed_at)
