@@ -10,24 +10,32 @@ be worth building a new blob.
 """
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 
 class BlobWriter:
-    """Appends rows one at a time without keeping an object per row."""
+    """Appends rows without keeping an object per row."""
 
     def __init__(self):
         self._data = bytearray()
-        self._lengths: list[int] = []
+        self._lengths = array("L")  # 4 or 8 bytes a row, no int object
 
     def append(self, row: bytes) -> None:
         self._data += row
         self._lengths.append(len(row))
 
+    def extend(self, rows: list) -> None:
+        self._data += b"".join(rows)
+        self._lengths.extend(map(len, rows))
+
     def blob(self) -> "Blob":
-        starts = np.zeros(len(self._lengths) + 1, dtype=np.int64)
-        np.cumsum(self._lengths, out=starts[1:])
-        return Blob(bytes(self._data), starts)
+        lengths = np.frombuffer(self._lengths, dtype=np.uint64 if self._lengths.itemsize == 8 else np.uint32)
+        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        # 4 bytes an offset while the buffer is under 2 GiB (the address list of 50,000,000 nodes).
+        return Blob(bytes(self._data), starts.astype(np.int32) if len(self._data) < 2**31 else starts)
 
 
 class Blob:

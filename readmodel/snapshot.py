@@ -46,27 +46,33 @@ def read_transaction():
 
 
 def load_snapshot(specs: dict, previous: Snapshot | None, on_full_build: Callable[[], None] = lambda: None,
-                  catch_up: bool = True) -> Snapshot:
+                  catch_up: bool = True, on_change: Callable[[], None] = lambda: None) -> Snapshot:
     """The current snapshot, or `previous` itself when nothing changed since it. Reference data is kept
     while its version is the same; nodes are caught up from the change log when it reaches back far enough
-    (and `catch_up`), else read again."""
+    (and `catch_up`), else read again. `on_change` is called when anything changed (before it is loaded),
+    `on_full_build` when nodes are read again: there the caller lets go of `previous` (as this function does),
+    so that the tables being replaced are not kept meanwhile."""
     with read_transaction():
         versions = read_versions(database)
         if previous is not None and previous.versions == versions and catch_up:
             return previous
+        on_change()
         if previous is not None and previous.versions.reference == versions.reference:
             nodes = _caught_up(previous, versions) if catch_up else None
-            if nodes is None:
-                on_full_build()
-                nodes = build_node_table(node_row_batches(), previous.places, versions.reference_changed_at,
-                                         versions.nodes_removed_at)
-            return Snapshot(versions, {**previous.tables, "nodes": nodes}, previous.places)
+            if nodes is not None:
+                return Snapshot(versions, {**previous.tables, "nodes": nodes}, previous.places)
+            tables, places = {name: previous.tables[name] for name in LOCATION_LISTS}, previous.places
+            previous = None  # the old node table is let go before the new one is built: not both at the peak
+            on_full_build()
+            tables["nodes"] = build_node_table(node_row_batches(), places, versions.reference_changed_at,
+                                               versions.nodes_removed_at, node_count())
+            return Snapshot(versions, tables, places)
+        previous = None
         on_full_build()
-        tables: dict[str, Table] = {name: build_location_table(specs[name], versions.reference_changed_at)
-                                    for name in LOCATION_LISTS}
+        tables = {name: build_location_table(specs[name], versions.reference_changed_at) for name in LOCATION_LISTS}
         places = load_places(tables["cities"])
         tables["nodes"] = build_node_table(node_row_batches(), places, versions.reference_changed_at,
-                                           versions.nodes_removed_at)
+                                           versions.nodes_removed_at, node_count())
         return Snapshot(versions, tables, places)
 
 
@@ -135,6 +141,11 @@ def node_row_batches():
             return
         yield rows
         after = rows[-1][0]
+
+
+def node_count() -> int:
+    """How many rows node_row_batches will give (in the same transaction): the columns are allocated once."""
+    return database.execute_sql("SELECT count(*) FROM node").fetchone()[0]
 
 
 def node_rows(ids: list) -> list:

@@ -21,7 +21,7 @@ from models.data_version import VersionAhead, read_versions
 from models.database import database
 from models.dating import settled
 from readmodel.table import page_of
-from readmodel.tagged import content_tag
+from readmodel.tagged import Tagged, content_tag
 from resources.cache import ResponseCache
 from resources.caching import CachePolicy
 from resources.coding import CodedBodies, add_vary
@@ -55,11 +55,10 @@ class Answer(NamedTuple):
 
 def representation(body: bytes, content_type: str, last_modified: int, link_header: str | None = None
                    ) -> Representation:
-    tag = getattr(body, "tag", None)
-    if tag is None:
-        tag = content_tag(body)
+    if isinstance(body, Tagged):  # a kept body, hashed once
+        body, tag = body
     else:
-        body = bytes(body)  # a kept body, hashed once (TaggedBytes); WSGI servers want plain bytes
+        tag = content_tag(body)
     return Representation(body, content_type, tag, last_modified, len(body), f'"{tag}"', f'"{tag}-gzip"',
                           http_date(last_modified + 1) if settled(last_modified) else None, link_header)
 

@@ -44,9 +44,19 @@ class AddressOrder(NamedTuple):
 
 def address_order(addresses: list[str], family: int) -> AddressOrder:
     """The address order of `addresses` (canonical, distinct, all of `family`)."""
+    return packed_order(b"".join(map(PACK[family], addresses)), family)
+
+
+def packed(lines: bytes, family: int) -> bytes:
+    """Addresses of `family` one a line -> their binary forms, one after the other."""
+    return b"".join(map(PACK[family], lines.decode("ascii").split()))
+
+
+def packed_order(addresses: bytes, family: int) -> AddressOrder:
+    """The address order of `addresses` (binary forms of `family`, one after the other, distinct)."""
     if not addresses:
         return AddressOrder(np.empty(0, dtype=np.int64), np.empty(0, dtype=bool))
-    packed = np.frombuffer(b"".join(map(PACK[family], addresses)), dtype=">u8" if family == 6 else ">u4")
+    packed = np.frombuffer(addresses, dtype=">u8" if family == 6 else ">u4")
     if family == 4:
         values = packed.astype(np.int64)
         order = np.argsort(values, kind="stable")
@@ -85,6 +95,24 @@ def blocks(lines: bytes, follows: np.ndarray, family: int) -> bytes:
         done = int(line_ends[last]) + 1
     out.append(lines[done:].replace(b"\n", with_suffix))
     return b"".join(out)
+
+
+# Lines turned into blocks at once by `blocks_in_chunks`.
+BLOCKED_AT_ONCE = 50_000
+
+
+def blocks_in_chunks(lines_of, follows: np.ndarray, count: int, family: int,
+                     at_once: int = BLOCKED_AT_ONCE) -> list[bytes]:
+    """The blocks of `count` addresses in address order, as `blocks` gives them, a chunk of lines at a time
+    (never cutting a run): `lines_of(start, end)` gives the lines of positions start..end-1. All the lines of
+    a family at once had cost 130 MiB at the peak for the blocks of 1,000,000 nodes, in each worker asked."""
+    breaks = np.append(np.flatnonzero(~follows) + 1, count)  # where each run begins, and the end
+    parts, start = [], 0
+    while start < count:
+        end = int(breaks[np.searchsorted(breaks, min(start + at_once, count))])
+        parts.append(blocks(lines_of(start, end), follows[start:end - 1], family))
+        start = end
+    return parts
 
 
 def cidr_text(lines: bytes) -> bytes:

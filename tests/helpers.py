@@ -86,3 +86,11 @@ def otp_at(secret: str, moment) -> str:
 def data_version() -> int:
     """The database's data version, as the triggers keep it."""
     return DataVersion.select(DataVersion.version).where(DataVersion.id == 1).scalar() or 0
+
+
+def memory_text(table, query) -> bytes:
+    """The text list the read model answers `query` with, as plain bytes (a kept one comes with its tag)."""
+    from readmodel.tagged import Tagged
+    from resources.representations import text_from_memory
+    body = text_from_memory(table, query)[0]
+    return body.body if isinstance(body, Tagged) else body

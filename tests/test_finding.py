@@ -133,10 +133,10 @@ def test_addresses_are_put_in_order_once_per_version_whatever_query_finds_them(c
     circle, a country) are selected from each family's addresses put in address order once per data version:
     no request parses or sorts addresses (that cost about 100 plain pages each time)."""
     import readmodel.nodes
-    from schemas.cidr import address_order
+    from schemas.cidr import packed_order
 
     calls = []
-    monkeypatch.setattr(readmodel.nodes, "address_order", lambda *args: calls.append(1) or address_order(*args))
+    monkeypatch.setattr(readmodel.nodes, "packed_order", lambda *args: calls.append(1) or packed_order(*args))
     whole = get(client, "/nodes.txt", "aggregate=cidr").text
     answers = {get(client, "/nodes.txt", f"aggregate=cidr&family=4,6&near={lat},{lon}&radius=20038").text
                for lat, lon in ((0, 0), (51.5, -0.12), (-33.9, 151.2), (89.9, 179.9), (-45, -120))}

@@ -19,10 +19,10 @@ from models.distance import Near
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.snapshot import load_snapshot
 from resources.listing import ListQuery
-from resources.representations import page_from_database, page_from_memory, text_from_memory
-from schemas.cidr import cidr_text
+from resources.representations import page_from_database, page_from_memory
+from schemas.cidr import address_order, blocks, blocks_in_chunks, cidr_text
 from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
-from tests.helpers import expand_blocks, haversine
+from tests.helpers import expand_blocks, haversine, memory_text
 
 pytestmark = pytest.mark.keeps_rows
 SURAT_SUBURB, SURAT_NEIGHBOUR = 1273618, 13665129  # both at 20.41431, 72.83236 in GeoNames
@@ -68,6 +68,18 @@ def test_cidr_blocks_cover_exactly_the_addresses(addresses):
     for version, found in ((4, v4), (6, v6)):  # the fewest blocks: the standard library's collapse
         assert found == list(ipaddress.collapse_addresses(
             ipaddress.ip_address(a) for a in addresses if ipaddress.ip_address(a).version == version))
+
+
+@settings(max_examples=200, deadline=None)
+@given(addresses=address_sets(), at_once=st.integers(1, 8), family=st.sampled_from([4, 6]))
+def test_blocks_made_a_chunk_at_a_time_are_the_blocks_of_the_whole(addresses, at_once, family):
+    """A chunk never cuts a run of consecutive addresses, so the blocks are the same however the lines are cut."""
+    mine = sorted(a for a in addresses if ipaddress.ip_address(a).version == family)
+    order = address_order(mine, family)
+    lines = [f"{mine[position]}\n".encode() for position in order.order.tolist()]
+    whole = blocks(b"".join(lines), order.follows, family)
+    assert b"".join(blocks_in_chunks(lambda start, end: b"".join(lines[start:end]), order.follows, len(lines),
+                                     family, at_once)) == whole
 
 
 # --- radius ---------------------------------------------------------------------------------------
@@ -145,7 +157,7 @@ def test_nodes_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, p
     assert_found({item["id"]: item["distance"] for item in items}, inside, edge)
     if order == "distance":
         assert [item["distance"] for item in items] == sorted((item["distance"] for item in items), reverse=descending)
-    assert text_from_memory(snapshot.nodes, q)[0] == spec.sql_lines(q)
+    assert memory_text(snapshot.nodes, q) == spec.sql_lines(q)
 
 
 @SETTINGS
@@ -159,9 +171,9 @@ def test_filtered_circles_and_their_blocks_are_what_the_database_finds(snapshot,
     spec = LISTS["nodes"]
     q = near_query(Near(*point), order, descending, filters=(("family", family),))
     assert page_from_memory(snapshot.nodes, q) == page_from_database(spec, q, read_versions(database))
-    assert text_from_memory(snapshot.nodes, q)[0] == spec.sql_lines(q)
+    assert memory_text(snapshot.nodes, q) == spec.sql_lines(q)
     blocks = near_query(Near(*point), "id", filters=(("family", family),), aggregate="cidr")
-    assert text_from_memory(snapshot.nodes, blocks)[0] == spec.sql_lines(blocks)
+    assert memory_text(snapshot.nodes, blocks) == spec.sql_lines(blocks)
 
 
 @SETTINGS

@@ -1,4 +1,5 @@
 """The deploy path: the Procfile's `release` then `web` (real gunicorn, three workers)."""
+import errno
 import json
 import runpy
 import subprocess
@@ -8,9 +9,11 @@ import types
 
 import pytest
 
+import readmodel.snapshot
 from app import LISTS
 from readmodel.instance_version import InstanceVersion
 from readmodel.store import ReadModel
+from server.worker import ProblemSyncWorker
 
 from models import ServiceSecret
 from tests.conftest import PASSWORD, make_user
@@ -188,3 +191,49 @@ def test_a_fresh_instance_serves_at_once_and_a_replacement_worker_warms_up_first
         if "replacement" in locals():
             replacement.gate.set()
             replacement.stop()
+
+
+class Listener:
+    def __init__(self):
+        self.asked = 0
+
+    def accept(self):
+        self.asked += 1
+        raise BlockingIOError(errno.EAGAIN, "no connection waiting")
+
+
+def test_a_worker_building_its_read_model_leaves_new_connections_to_the_others(db, nodes, monkeypatch):
+    """While its read model is built from nothing, a worker of several accepts no connection (the others answer
+    it, from memory or the database), and takes them again once built; a worker alone always accepts."""
+    instance = InstanceVersion()
+    model = ReadModel(LISTS, 60.0, instance=instance)
+    monkeypatch.setitem(sys.modules, "wsgi", types.SimpleNamespace(read_model=model))
+    building, finish = threading.Event(), threading.Event()
+    build = readmodel.snapshot.build_node_table
+
+    def held_build(*args, **kwargs):
+        building.set()
+        finish.wait(timeout=30)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(readmodel.snapshot, "build_node_table", held_build)
+    worker = ProblemSyncWorker.__new__(ProblemSyncWorker)  # only its accept() is exercised
+    listener = Listener()
+    try:
+        model.start()
+        assert building.wait(timeout=30) and model.building
+        for workers, asked in ((2, 0), (1, 1)):
+            worker.cfg = types.SimpleNamespace(workers=workers)
+            with pytest.raises(BlockingIOError):
+                worker.accept(listener)
+            assert listener.asked == asked
+        finish.set()
+        assert model.wait_until_built(timeout=30) and not model.building
+        worker.cfg = types.SimpleNamespace(workers=2)
+        with pytest.raises(BlockingIOError):
+            worker.accept(listener)
+        assert listener.asked == 2
+    finally:
+        finish.set()
+        model.stop()
+        instance.remove_turns_file()
