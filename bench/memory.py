@@ -42,14 +42,22 @@ class InstanceMemory:
         self.master = master
         self.every = every
         self.peak_pss_kib = 0
+        self._window_peak_kib = 0  # since window_peak_mib() was last called
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
         while not self._stopped.is_set():
-            self.peak_pss_kib = max(self.peak_pss_kib, self.pss_kib())
+            now = self.pss_kib()
+            self.peak_pss_kib = max(self.peak_pss_kib, now)
+            self._window_peak_kib = max(self._window_peak_kib, now)
             self._stopped.wait(self.every)
+
+    def window_peak_mib(self) -> float:
+        """The instance's peak PSS since the last call (a scenario's, called before and after it)."""
+        peak, self._window_peak_kib = max(self._window_peak_kib, self.pss_kib()), 0
+        return round(peak / KIB, 1)
 
     def pss_kib(self) -> int:
         return pss_kib(self.master) + sum(pss_kib(pid) for pid in children(self.master))

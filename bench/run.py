@@ -192,6 +192,7 @@ def measure(server: Server, ceiling: Server, token: str, node_id: int, seconds: 
             headers["If-None-Match"] = response_headers["ETag"]
             status, _, body = fetch(server.base + path, headers)
         rss_before = server.workers_rss_kib()
+        server.memory.window_peak_mib()
         varied = extra.get("varied")
         url = server.base + (path.split("?")[0] if varied else path)
         service_runs, ceiling_runs = [], []
@@ -210,6 +211,7 @@ def measure(server: Server, ceiling: Server, token: str, node_id: int, seconds: 
             # Growth of a worker that lived through the whole scenario (a recycled one starts anew).
             "worker_growth_mib": round(max([rss_after[p] - rss_before[p] for p in rss_after if p in rss_before],
                                            default=0) / 1024, 1),
+            "instance_peak_pss_mib": server.memory.window_peak_mib(),
         })
         print(f"  {name:26} {rows[-1]['rps']:>7} req/s  p50 {rows[-1]['p50_ms']:6.2f} ms  "
               f"x{rows[-1]['ratio']:.2f} of {rows[-1]['ceiling_rps']}  {rows[-1]['bytes']} B", flush=True)
@@ -419,12 +421,14 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
                   f"{result['idle_rss_mib']} MiB; token verification: "
                   f"{result['token']['signature_us']} µs first use, {result['token']['cached_us']} µs after", "",
                   *memory_lines(result), "",
-                  "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | × ceiling | MB/s | worker RSS MiB (growth) |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | × ceiling | MB/s | worker RSS MiB (growth) "
+                  "| instance peak PSS MiB |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for row in result["rows"]:
             lines.append(f"| {row['scenario']} | {row['rps']:,} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
                          f"{row['ceiling_rps']:,} | {row['ratio']:.2f} | {row['mb_per_s']} | "
-                         f"{row['worker_rss_mib']} ({row['worker_growth_mib']:+}) |")
+                         f"{row['worker_rss_mib']} ({row['worker_growth_mib']:+}) | "
+                         f"{row.get('instance_peak_pss_mib', '')} |")
         for row in result["rows"]:
             if "stale_reads" in row:
                 lines.append(f"\n{row['scenario']}: {row['vs_undisturbed']} × the undisturbed varied req/s; "
@@ -471,13 +475,18 @@ def main() -> None:
             undisturbed = next((row for row in rows if row["scenario"] == "varied nodes"), None)
             if not only or "nginx" in only:
                 direct = next((row for row in rows if row["scenario"] == "nodes.txt 304"), None)
+                server.memory.window_peak_mib()
                 cached = through_nginx(server, args.seconds, direct)
                 if cached:
-                    rows.append(cached)
+                    rows.append({**cached, "instance_peak_pss_mib": server.memory.window_peak_mib()})
             if not only or "writes" in only:
-                rows.append(during_writes(server, token, node_id, args.seconds, undisturbed))
+                server.memory.window_peak_mib()
+                rows.append({**during_writes(server, token, node_id, args.seconds, undisturbed),
+                             "instance_peak_pss_mib": server.memory.window_peak_mib()})
             if not only or "changes" in only:
-                rows.append(during_imports(server, size, args.seconds, undisturbed))
+                server.memory.window_peak_mib()
+                rows.append({**during_imports(server, size, args.seconds, undisturbed),
+                             "instance_peak_pss_mib": server.memory.window_peak_mib()})
             token_cost = token_costs(token, url)
             memory = {"built": built_memory, "end": server.memory.report(),
                       "first_answers_seconds": server.first_answers_seconds}
