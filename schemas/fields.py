@@ -3,6 +3,7 @@ import csv
 import ipaddress
 import re
 from datetime import timezone
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
 
@@ -58,13 +59,21 @@ class DecimalInteger(fields.Integer):
 
 
 class DecimalNumber(fields.Float):
-    """A number written in ASCII decimal notation (`12`, `-0.5`, `.5`): no exponent, `inf`, `nan` or `1_0`."""
+    """A number written in ASCII decimal notation (`12`, `-0.5`, `.5`): no exponent, `inf`, `nan` or `1_0`.
+    `at_most`: a bound compared with the number as written, not with its float (`20038.000000000001` is a
+    float of 20038.0, and above 20038)."""
 
     NUMBER = re.compile(r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})")
+
+    def __init__(self, *args, at_most: tuple[int, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.at_most = at_most  # (bound, message)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not self.NUMBER.fullmatch(value):
             raise self.make_error("invalid")
+        if self.at_most is not None and Decimal(value) > self.at_most[0]:
+            raise ValidationError(self.at_most[1])
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -83,10 +92,10 @@ class GeoPoint(fields.Field):
         except ValidationError:
             raise ValidationError("Latitude and longitude are decimal numbers without spaces, e.g. "
                                   "50.1109,8.6821.") from None
-        errors = []
-        if not -90 <= latitude <= 90:
+        errors = []  # the bounds against the numbers as written (a float may round onto a bound)
+        if not -90 <= Decimal(parts[0]) <= 90:
             errors.append(f"Latitude {parts[0]} is outside -90..90.")
-        if not -180 <= longitude <= 180:
+        if not -180 <= Decimal(parts[1]) <= 180:
             errors.append(f"Longitude {parts[1]} is outside -180..180.")
         if errors:
             raise ValidationError(errors)

@@ -23,12 +23,15 @@ def chosen_values(choices) -> CsvList:
     return CsvList(DecimalInteger(validate=validate.OneOf(choices)), max_items=len(choices))
 
 
+RADIUS_RANGE = f"Must be above 0 and at most {MAX_RADIUS_KM:g} km."
+
+
 def near_fields() -> dict:
     """`near=LAT,LON&radius=KM` (contract §11); that both come together is checked by the list."""
     return {
         "near": GeoPoint(),
-        "radius": DecimalNumber(validate=validate.Range(0, MAX_RADIUS_KM, min_inclusive=False,
-                                                        error=f"Must be above 0 and at most {MAX_RADIUS_KM:g} km.")),
+        "radius": DecimalNumber(validate=validate.Range(0, min_inclusive=False, error=RADIUS_RANGE),
+                                at_most=(int(MAX_RADIUS_KM), RADIUS_RANGE)),
     }
 
 

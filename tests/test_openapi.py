@@ -181,6 +181,7 @@ DIGITS = st.one_of(st.text(alphabet="0", max_size=22), st.from_regex(r"\A0{0,19}
 @example(latitude="0", longitude="-181", separator=",")
 @example(latitude="00000000000000000089.99999999999999999999", longitude="00000000000000000179.9", separator=",")
 @example(latitude="0", longitude="180.000000000000000000001", separator=",")
+@example(latitude="90.000000000000001", longitude="0", separator=",")  # a float of 90.0, above 90
 def test_the_point_pattern_is_exactly_what_the_service_accepts(anonymous, latitude, longitude, separator):
     value = f"{latitude}{separator}{longitude}"
     pattern = re.compile(DOCUMENT["components"]["parameters"]["near"]["schema"]["pattern"])
@@ -194,6 +195,7 @@ def test_the_point_pattern_is_exactly_what_the_service_accepts(anonymous, latitu
 @example(radius="20038.001")
 @example(radius="0.000")
 @example(radius=".00000000000000000001")
+@example(radius="20038.000000000001")  # a float of 20038.0: was accepted, and the pattern refuses it
 def test_the_radius_pattern_is_exactly_what_the_service_accepts(anonymous, radius):
     pattern = re.compile(DOCUMENT["components"]["parameters"]["radius"]["schema"]["pattern"])
     answer = anonymous.simulate_get("/nodes", query_string=urlencode({"near": "0,0", "radius": radius}))
