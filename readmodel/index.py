@@ -125,7 +125,7 @@ class Groups:
 
     def slots(self, values) -> np.ndarray:
         """The slots whose value is one of `values` (distinct, ascending), ascending."""
-        if values and values[-1] >= VALUE_LIMIT:  # a filter may name any id: no group has it
+        if values and values[-1] >= VALUE_LIMIT:  # a filter may name any integer: no group has it
             values = [value for value in values if value < VALUE_LIMIT]
         slots, lengths = self._gathered(values)
         # Each group is in slot order; several are merged back into slot order.

@@ -16,11 +16,11 @@ from typing import NamedTuple
 import numpy as np
 
 from models.distance import metres_from
-from readmodel.blob import Blob, BlobWriter, Layered
-from readmodel.pieces import SharedPieces
 from readmodel import instance_version
+from readmodel.blob import Blob, BlobWriter, Layered
 from readmodel.heap import release_free_memory
 from readmodel.index import EMPTY_SLOTS, SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering, runs, search_keys
+from readmodel.pieces import SharedPieces
 from readmodel.table import Table, in_distance_order, with_distances
 from readmodel.tagged import Tagged, content_tag
 from schemas.cidr import AddressOrder, blocks_in_chunks, packed, packed_order
