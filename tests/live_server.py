@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -137,6 +139,33 @@ def wait_for_workers(pid: int, count: int) -> list[int]:
 def get(url: str, headers=None):
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
         return response.status, response.headers, response.read()
+
+
+def metric_samples(text: str) -> dict:
+    """name -> [(labels, value)], read with prometheus_client's own parser."""
+    found: dict = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+def scrape(base: str, token: str) -> dict:
+    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return metric_samples(response.read().decode())
+
+
+def wait_for_read_models(base: str, workers: int, token: str, timeout: float = 30) -> dict:
+    """Until `workers` workers have built their read models and say which data they serve (the server needs
+    METRICS_TOKEN=`token`); the metrics then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = scrape(base, token)
+        if len([1 for _, version in found.get("perfops_read_model_data_version", []) if version > 0]) == workers:
+            return found
+        assert time.monotonic() < deadline, f"fewer than {workers} read models built in {timeout} s"
+        time.sleep(0.1)
 
 
 def post_json(url: str, body, headers=None) -> dict:

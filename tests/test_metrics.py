@@ -1,27 +1,16 @@
 """GET /metrics (contract §14): off without METRICS_TOKEN, 401 without the token, and under gunicorn the sum
 over every worker, read with prometheus_client's own parser."""
-import time
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from config import Config
 from tests.conftest import JWT_SECRET
 from tests.contract import ContractClient
-from tests.live_server import procfile_env, serve, status_of, wait_for_workers
+from tests.live_server import procfile_env, scrape, serve, status_of, wait_for_read_models, wait_for_workers
 
 TOKEN = "metrics-token-for-the-tests"
-
-
-def samples(text: str) -> dict:
-    """name -> [(labels, value)]"""
-    found: dict = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return found
 
 
 def total(found: dict, name: str, **labels) -> float:
@@ -43,24 +32,12 @@ def test_metrics_need_the_token(db, read_model):
     assert answer.headers["cache-control"] == "no-store"
 
 
-def scrape(base: str) -> dict:
-    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return samples(response.read().decode())
-
-
 @pytest.mark.slow
 def test_metrics_are_summed_over_the_workers(config, nodes):
     env = procfile_env(config.database_url, workers=2, METRICS_TOKEN=TOKEN, JWT_SECRET=JWT_SECRET)
     with serve(env) as (base, server):
         workers = wait_for_workers(server.pid, 2)
-        deadline = time.monotonic() + 30
-        while True:  # until both workers have built their read models and say which data they serve
-            before = scrape(base)
-            if len([1 for _, version in before.get("perfops_read_model_data_version", []) if version > 0]) == 2:
-                break
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        before = wait_for_read_models(base, 2, TOKEN)
         sent = {"/nodes.txt": 30, "/nodes/{node}": 20, "unmatched": 10}
         for _ in range(sent["/nodes.txt"]):
             assert status_of(f"{base}/nodes.txt") == 200
@@ -72,7 +49,7 @@ def test_metrics_are_summed_over_the_workers(config, nodes):
         tag = urllib.request.urlopen(f"{base}/nodes.txt", timeout=10).headers["ETag"]
         polls = [status_of(f"{base}/nodes.txt", headers={"If-None-Match": tag}) for _ in range(20)]
         assert polls == [304] * 20
-        after = scrape(base)
+        after = scrape(base, TOKEN)
 
     def counted(route, status):
         name = "perfops_http_requests_total"
