@@ -14,6 +14,7 @@ import fcntl
 import mmap
 import multiprocessing
 import os
+import shutil
 import struct
 import tempfile
 
@@ -83,10 +84,15 @@ class InstanceVersion:
             finally:
                 fcntl.flock(turn, fcntl.LOCK_UN)
 
-    def remove_turns_file(self) -> None:
+    def lists_directory(self) -> str:
+        """Where the instance's workers share the lists they make (readmodel/list_files.py)."""
+        return self.turns_path + ".lists"
+
+    def remove_files(self) -> None:
         for path in (self.turns_path, self.turns_path + ".addresses"):
             with contextlib.suppress(OSError):
                 os.remove(path)
+        shutil.rmtree(self.lists_directory(), ignore_errors=True)
 
 
 # The instance's counter: made in gunicorn's master before it forks the workers (see gunicorn.conf.py).

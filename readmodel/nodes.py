@@ -20,9 +20,10 @@ from readmodel import instance_version
 from readmodel.blob import Blob, BlobWriter, Layered
 from readmodel.heap import release_free_memory
 from readmodel.index import EMPTY_SLOTS, SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering, runs, search_keys
+from readmodel.list_files import ListFile, addresses_digest, list_file, part_name
 from readmodel.pieces import SharedPieces
 from readmodel.table import Table, in_distance_order, with_distances
-from readmodel.tagged import Tagged, content_tag
+from readmodel.tagged import Tagged
 from schemas.cidr import AddressOrder, blocks_in_chunks, packed, packed_order
 from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_text
 
@@ -184,7 +185,7 @@ class NodeTable(Table):
         self.places = places
         self.reference_changed_at = reference_changed_at
         self.removed_at = removed_at
-        self._whole_cidr: dict = {}  # family -> its whole list as CIDR blocks; both families -> the tag of theirs
+        self._whole_list: ListFile | None = None  # every address as CIDR blocks, in a file (readmodel/list_files.py)
         # Worked out on first use, once per table (a data version); a race computes one twice, harmlessly.
         self._cities: CityDirectory | None = None
         self._city_stats: dict | None = None
@@ -358,51 +359,48 @@ class NodeTable(Table):
         return b"".join(found)
 
     def _whole_cidr_of(self, families: tuple) -> Tagged:
-        """The blocks of every address of `families`, kept per family once made (both families' list is joined
-        when asked: each worker kept three lists, 40 MiB at 1,000,000 nodes, and sending one copies it anyway)."""
-        kept = [self._whole_family_cidr(family) for family in FAMILIES if family in families]
-        if len(kept) == 1:
-            return kept[0]
-        body = b"".join(each.body for each in kept)
-        with self._lock:
-            tag = self._whole_cidr.get(families)
-        if tag is None:
-            tag = content_tag(body)
-            with self._lock:
-                self._whole_cidr[families] = tag
-        return Tagged(body, tag)
+        """The blocks of every address of `families`, from the instance's shared file of this table's addresses
+        (readmodel/list_files.py): each worker had made and kept its own, 40 MiB at 1,000,000 nodes."""
+        return self.whole_list().body(part_name(families))
 
-    def _whole_family_cidr(self, family: int) -> Tagged:
+    def whole_list(self) -> ListFile:
         with self._lock:
-            found = self._whole_cidr.get(family)
+            found = self._whole_list
         if found is None:
-            order = self.address_orders()[family]
-            with instance_version.shared.addresses_turn():
-                with self._lock:
-                    found = self._whole_cidr.get(family)
-                if found is None:
-                    found = Tagged.of(b"".join(self._blocks(order, family)))
-                    with self._lock:
-                        self._whole_cidr[family] = found
+            # Named by the addresses in id order, the same in every worker whatever its slots.
+            by_id = self.orderings["id"].slots
+            digest = addresses_digest(self.ips.join(by_id[start:start + PARSED_AT_ONCE])
+                                      for start in range(0, len(by_id), PARSED_AT_ONCE))
+            found = list_file(digest, self._whole_list_parts)
+            with self._lock:
+                self._whole_list = found
         return found
+
+    def _whole_list_parts(self):
+        """Each family's blocks, a chunk at a time (called in the addresses turn)."""
+        self._make_address_orders()
+        return ((str(family), self._blocks(self._address_orders[family], family)) for family in FAMILIES)
 
     def address_orders(self) -> dict[int, AddressOrder]:
         """Per family, the live slots in address order (and which addresses follow one another)."""
         if self._address_orders is None:
             with self._building, instance_version.shared.addresses_turn():
-                if self._address_orders is None:
-                    orders = {}
-                    for family in FAMILIES:
-                        slots = self.filter_slots("family", [family])
-                        # A chunk at a time: a str per address for the whole family had left 63 MiB of the
-                        # worker's heap in use after it (1,000,000 nodes).
-                        addresses = b"".join(packed(self.ips.join(slots[start:start + PARSED_AT_ONCE]), family)
-                                             for start in range(0, len(slots), PARSED_AT_ONCE))
-                        order, follows = packed_order(addresses, family)
-                        orders[family] = AddressOrder(slots[order], follows)
-                    self._address_orders = orders
-                    release_free_memory()  # the parsing's small objects, else held by the heap (30 MiB at 1,000,000)
+                self._make_address_orders()
         return self._address_orders
+
+    def _make_address_orders(self) -> None:
+        if self._address_orders is None:
+            orders = {}
+            for family in FAMILIES:
+                slots = self.filter_slots("family", [family])
+                # A chunk at a time: a str per address for the whole family had left 63 MiB of the worker's
+                # heap in use after it (1,000,000 nodes).
+                addresses = b"".join(packed(self.ips.join(slots[start:start + PARSED_AT_ONCE]), family)
+                                     for start in range(0, len(slots), PARSED_AT_ONCE))
+                order, follows = packed_order(addresses, family)
+                orders[family] = AddressOrder(slots[order], follows)
+            self._address_orders = orders
+            release_free_memory()  # the parsing's small objects, else held by the heap (30 MiB at 1,000,000)
 
     def address_lines(self, family: int) -> Blob:
         """The family's addresses one a line in address order, made once per table when a subset's blocks are
@@ -420,7 +418,7 @@ class NodeTable(Table):
                     release_free_memory()
         return self._address_lines[family]
 
-    def _blocks(self, order: AddressOrder, family: int) -> list[bytes]:
+    def _blocks(self, order: AddressOrder, family: int):
         return blocks_in_chunks(lambda start, end: self.ips.join(order.order[start:end]), order.follows,
                                 len(order.order), family)
 

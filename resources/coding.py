@@ -8,7 +8,6 @@ level 1 (17 ms) and 567 KB at level 6 (173 ms), paid once per version; a 16 KB p
 """
 from __future__ import annotations
 
-import gzip
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -16,6 +15,7 @@ from functools import lru_cache
 import falcon
 
 from observability.metrics import NoCounter
+from readmodel.list_files import FileBody, gzip_chunks
 
 GZIP = "gzip"
 IDENTITY = "identity"
@@ -70,8 +70,7 @@ def coding_for(req, size: int) -> str:
 
 
 def gzipped(body: bytes) -> bytes:
-    # mtime=0: the same bytes for the same body on every worker, so a coded tag names one sequence of bytes.
-    return gzip.compress(body, compresslevel=level_for(len(body)), mtime=0)
+    return b"".join(gzip_chunks((body,), level_for(len(body))))
 
 
 class CodedBodies:
@@ -84,7 +83,9 @@ class CodedBodies:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def gzip(self, key: str, body: bytes) -> bytes:
+    def gzip(self, key: str, body):
+        if isinstance(body, FileBody):  # a list in a file shared by the instance: its gzip form is shared too
+            return body.gzipped(level_for(len(body)))
         with self._lock:
             found = self._bodies.get(key)
             if found is not None:

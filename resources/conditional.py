@@ -17,6 +17,7 @@ import falcon
 
 from models import dating
 from models.dating import settled
+from readmodel.list_files import FileBody
 from resources.coding import GZIP, add_vary, coding_for
 
 
@@ -46,9 +47,19 @@ def send_representation(req, resp, representation, cache_control: str, gzip_body
     resp.content_type = representation.content_type
     if coding == GZIP:
         resp.set_header("Content-Encoding", GZIP)
-        resp.data = gzip_body()
+        set_body(resp, gzip_body())
     else:
-        resp.data = representation.body
+        set_body(resp, representation.body)
+
+
+def set_body(resp, body) -> None:
+    """Bytes as they are; a list in a file (readmodel/list_files.py) through the server's file wrapper, which
+    gunicorn sends with sendfile(2)."""
+    if isinstance(body, FileBody):
+        resp.stream = body.opened()
+        resp.content_length = len(body)
+    else:
+        resp.data = body
 
 
 def not_modified(req, representation) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 from functools import partial
 from ipaddress import IPv4Address, IPv6Address, summarize_address_range
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -102,17 +102,17 @@ BLOCKED_AT_ONCE = 50_000
 
 
 def blocks_in_chunks(lines_of, follows: np.ndarray, count: int, family: int,
-                     at_once: int = BLOCKED_AT_ONCE) -> list[bytes]:
+                     at_once: int = BLOCKED_AT_ONCE) -> Iterator[bytes]:
     """The blocks of `count` addresses in address order, as `blocks` gives them, a chunk of lines at a time
     (never cutting a run): `lines_of(start, end)` gives the lines of positions start..end-1. All the lines of
-    a family at once had cost 130 MiB at the peak for the blocks of 1,000,000 nodes, in each worker asked."""
+    a family at once had cost 130 MiB at the peak for the blocks of 1,000,000 nodes, in each worker asked; a
+    file is written from this generator's chunks (readmodel/list_files.py)."""
     breaks = np.append(np.flatnonzero(~follows) + 1, count)  # where each run begins, and the end
-    parts, start = [], 0
+    start = 0
     while start < count:
         end = int(breaks[np.searchsorted(breaks, min(start + at_once, count))])
-        parts.append(blocks(lines_of(start, end), follows[start:end - 1], family))
+        yield blocks(lines_of(start, end), follows[start:end - 1], family)
         start = end
-    return parts
 
 
 def cidr_text(lines: bytes) -> bytes:

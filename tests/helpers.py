@@ -89,8 +89,11 @@ def data_version() -> int:
 
 
 def memory_text(table, query) -> bytes:
-    """The text list the read model answers `query` with, as plain bytes (a kept one comes with its tag)."""
+    """The text list the read model answers `query` with, as plain bytes (a kept one comes with its tag, a
+    whole CIDR list is a file's range)."""
+    from readmodel.list_files import FileBody
     from readmodel.tagged import Tagged
     from resources.representations import text_from_memory
     body = text_from_memory(table, query)[0]
-    return body.body if isinstance(body, Tagged) else body
+    body = body.body if isinstance(body, Tagged) else body
+    return body.read_all() if isinstance(body, FileBody) else body

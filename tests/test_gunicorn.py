@@ -1,11 +1,16 @@
 """The deploy path: the Procfile's `release` then `web` (real gunicorn, three workers)."""
 import errno
+import glob
+import gzip
 import json
+import os
 import runpy
 import subprocess
 import sys
+import tempfile
 import threading
 import types
+import urllib.request
 
 import pytest
 
@@ -13,14 +18,16 @@ import readmodel.snapshot
 from app import LISTS
 from readmodel.instance_version import InstanceVersion
 from readmodel.store import ReadModel
+from schemas.cidr import cidr_text
 from server.worker import ProblemSyncWorker
 
 from models import ServiceSecret
 from tests.conftest import PASSWORD, make_user
-from tests.live_server import ROOT, get, post_json, procfile_command, procfile_env, run_release, serve, \
-    wait_for_workers
+from tests.live_server import ROOT, get, gunicorn_master, post_json, procfile_command, procfile_env, run_release, \
+    serve, wait_for_read_models, wait_for_workers
 
 pytestmark = pytest.mark.slow
+METRICS_TOKEN = "metrics-token-for-the-tests"
 
 
 def test_release_then_web_with_three_workers(config, nodes):
@@ -59,6 +66,32 @@ def test_release_then_web_with_three_workers(config, nodes):
     assert any(e["path"] == "/auth/refresh" for e in access)
     assert len([e for e in entries if e["message"].startswith("Worker exiting")]) == 3
     assert PASSWORD not in server.output and token not in server.output
+
+
+def test_every_worker_sends_the_cidr_list_from_the_one_file_its_instance_made(config, nodes):
+    """The whole CIDR list of either family or both, as each worker sends it (sendfile from its range of the
+    one file the instance made), plain, gzip-coded and by HEAD."""
+    env = procfile_env(config.database_url, workers=2, METRICS_TOKEN=METRICS_TOKEN)
+    addresses = [node.ip.encode() + b"\n" for node in nodes]
+    v4 = cidr_text(b"".join(line for line in addresses if b":" not in line))
+    v6 = cidr_text(b"".join(line for line in addresses if b":" in line))
+    with serve(env) as (base, server):
+        wait_for_read_models(base, 2, METRICS_TOKEN)  # else a worker may answer from the database
+        for query, blocks in (("", v4 + v6), ("&family=6", v6), ("&family=4", v4)):
+            url = f"{base}/nodes.txt?aggregate=cidr{query}"
+            for _ in range(6):  # enough requests to reach both workers
+                status, headers, body = get(url)
+                assert (status, body, headers["Content-Length"]) == (200, blocks, str(len(blocks)))
+                status, headers, body = get(url, {"Accept-Encoding": "gzip, identity;q=0"})  # small: asked for
+                assert (status, headers["Content-Encoding"], gzip.decompress(body)) == (200, "gzip", blocks)
+                request = urllib.request.Request(url, method="HEAD")
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert (response.headers["Content-Length"], response.read()) == (str(len(blocks)), b"")
+        master = gunicorn_master(server.pid)
+        made = glob.glob(os.path.join(tempfile.gettempdir(), f"perfops-read-model-turns-{master}-*.lists", "*"))
+        assert sorted(os.path.basename(path).partition(".")[2] for path in made) == ["", "4,6.gz", "4.gz", "6.gz",
+                                                                                     "json"]
+    assert not any(os.path.exists(path) for path in made)  # removed when the instance stops
 
 
 def test_a_chunked_body_is_refused_with_411(config, db):
@@ -236,4 +269,4 @@ def test_a_worker_building_its_read_model_leaves_new_connections_to_the_others(d
     finally:
         finish.set()
         model.stop()
-        instance.remove_turns_file()
+        instance.remove_files()

@@ -44,7 +44,7 @@ def test_workers_load_changes_in_turns_within_an_instance():
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with open(instance.turns_path, "ab") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once the load is done
-    instance.remove_turns_file()
+    instance.remove_files()
 
 
 def test_a_worker_lets_go_of_its_old_nodes_before_it_builds_new_ones(db, nodes, monkeypatch):
@@ -89,4 +89,4 @@ def test_a_worker_catches_up_in_its_turn(db, nodes):
         assert model.current(at_least=data_version()).nodes.slot_of("id", added) is not None
     finally:
         model.stop()
-        instance.remove_turns_file()
+        instance.remove_files()

@@ -1,0 +1,99 @@
+"""Lists made once per instance and sent from a file (readmodel/list_files.py): no database here, the lists'
+agreement with SQL is in test_finding_properties.py and their serving by gunicorn in test_gunicorn.py."""
+import gc
+import gzip
+import os
+
+from readmodel.list_files import BOTH, KEPT, addresses_digest, list_file
+from readmodel.tagged import content_tag
+from resources.coding import gzipped, level_for
+
+V4 = [b"192.0.2.0/24\n", b"198.51.100.7/32\n"]
+V6 = [b"2001:db8::/64\n"]
+
+
+class Maker:
+    """Parts as a table gives them (IPv4 first, each a few chunks), counting how often it was asked."""
+
+    def __init__(self, v4=V4, v6=V6):
+        self.v4, self.v6, self.calls = v4, v6, 0
+
+    def __call__(self):
+        self.calls += 1
+        return iter((("4", iter(self.v4)), ("6", iter(self.v6))))
+
+
+def test_a_list_is_made_once_and_every_later_worker_opens_it(tmp_path):
+    maker, other = Maker(), Maker()
+    first = list_file("a" * 32, maker, str(tmp_path))
+    again = list_file("a" * 32, other, str(tmp_path))  # another worker, or this one's next table
+    assert (maker.calls, other.calls) == (1, 0) and again is not first
+    for listed in (first, again):
+        for name, expected in (("4", b"".join(V4)), ("6", b"".join(V6)), (BOTH, b"".join(V4 + V6))):
+            body, tag = listed.body(name)
+            assert (body.read_all(), len(body), tag) == (expected, len(expected), content_tag(expected))
+
+
+def test_a_body_is_read_as_a_response_sends_it_a_piece_at_a_time_from_its_own_range(tmp_path):
+    body = list_file("b" * 32, Maker(), str(tmp_path)).body("6").body
+    reader = body.opened()
+    assert reader.fileno() == body.descriptor
+    assert os.lseek(body.descriptor, 0, os.SEEK_CUR) == body.start  # where gunicorn's sendfile starts
+    pieces = []
+    while piece := reader.read(3):
+        pieces.append(piece)
+    assert b"".join(pieces) == b"".join(V6) and max(map(len, pieces)) == 3
+    reader.seek(body.start + 5)  # as socket.sendfile's fallback does
+    assert reader.read() == b"".join(V6)[5:]
+    reader.close()
+    assert body.opened().read() == b"".join(V6)  # closing a response leaves the list open
+
+
+def test_the_gzip_form_is_the_bytes_any_body_gets_and_is_made_once(tmp_path):
+    big = [b"10.%d.%d.0/24\n" % (high, low) for high in range(40) for low in range(250)]  # over 64 KiB: level 6
+    first = list_file("c" * 32, Maker(v4=big), str(tmp_path))
+    for name in ("4", "6", BOTH):
+        body = first.body(name).body
+        coded = first.gzipped(name, level_for(len(body)))
+        assert coded.read_all() == gzipped(body.read_all())
+        assert gzip.decompress(coded.read_all()) == body.read_all()
+    made = os.stat(tmp_path / f"{'c' * 32}.{BOTH}.gz")
+    second = list_file("c" * 32, Maker(v4=big), str(tmp_path))
+    second.gzipped(BOTH, 6)
+    assert os.stat(tmp_path / f"{'c' * 32}.{BOTH}.gz").st_ino == made.st_ino  # opened, not made again
+
+
+def test_old_lists_are_removed_but_a_worker_still_sending_one_reads_all_of_it(tmp_path):
+    oldest = list_file("0" * 32, Maker(v6=[b"2001:db8::1/128\n"]), str(tmp_path))
+    oldest.gzipped(BOTH, 1)
+    for index in range(1, KEPT + 1):
+        list_file(str(index) * 32, Maker(), str(tmp_path))
+    left = sorted(name for name in os.listdir(tmp_path) if name.endswith(".json"))
+    assert left == [f"{index}" * 32 + ".json" for index in range(1, KEPT + 1)]
+    assert not any(name.startswith("0" * 32) for name in os.listdir(tmp_path))
+    assert oldest.body(BOTH).body.read_all() == b"".join(V4) + b"2001:db8::1/128\n"
+    assert gzip.decompress(oldest.gzipped(BOTH, 1).read_all()) == b"".join(V4) + b"2001:db8::1/128\n"
+    # Made again when a worker comes to those addresses after all.
+    maker = Maker()
+    list_file("0" * 32, maker, str(tmp_path))
+    assert maker.calls == 1
+
+
+def test_a_list_no_one_refers_to_closes_its_descriptors(tmp_path):
+    listed = list_file("d" * 32, Maker(), str(tmp_path))
+    descriptors = [listed.body(name).body.descriptor for name in ("4", "6", BOTH)]
+    descriptors.append(listed.gzipped("4", 1).descriptor)
+    assert all(os.fstat(descriptor) for descriptor in descriptors)
+    del listed
+    gc.collect()
+    for descriptor in descriptors:
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            continue
+        raise AssertionError(f"descriptor {descriptor} is still open")
+
+
+def test_the_digest_names_the_addresses_not_how_they_were_cut():
+    assert addresses_digest([b"192.0.2.1\n2001:db8::1\n"]) == addresses_digest([b"192.0.2.1\n", b"2001:db8::1\n"])
+    assert addresses_digest([b"192.0.2.1\n"]) != addresses_digest([b"192.0.2.2\n"])
