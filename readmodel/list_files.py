@@ -1,15 +1,17 @@
-"""Big lists made once per instance and sent from a file: the whole CIDR list (contract §11, §14).
+"""Big lists made once per instance and sent from a file: the whole address list and the whole CIDR list of
+either family or both (contract §7, §11, §14).
 
-At 1,000,000 nodes the CIDR blocks of every address are about 20 MB, and making them costs 0.7 s of CPU.
-Sidecars poll every worker, and each worker had made and kept its own copy: the instance peaked at 580 MiB,
-over a 512 MiB container. Now the first worker that needs the list writes it to a file named by a digest of the
-addresses it is made from, and every worker holding the same addresses (at any data version: a change that
-moves no address keeps the file) opens that file and sends it with sendfile(2). Its bytes live once, in the
-page cache, which the kernel reclaims under pressure; no worker's heap holds them. A worker keeps its file
-open, so the file may be replaced and removed while it still serves it.
+At 1,000,000 nodes the address list is 17 MB and its CIDR blocks about 20 MB; making the blocks costs 0.7 s of
+CPU, and gzip-coding the address list 1 s. Sidecars poll every worker, and each worker had made and kept its own
+copies: the instance peaked at 580 MiB, over a 512 MiB container. Now the first worker that needs a list writes
+it to a file named by a digest of the addresses it is made from, and every worker holding the same addresses
+opens that file and sends it with sendfile(2). Its bytes live once, in the page cache, which the kernel reclaims
+under pressure; no worker's heap holds them. A worker keeps its file open, so the file may be replaced and
+removed while it still serves it.
 
-A file holds the IPv4 blocks, then the IPv6 blocks: the list of either family is a range of the file, and
-that of both is the whole file. Each list's gzip form is made once too, when first asked for.
+A file holds one kind of list (`ADDRESSES` or `CIDR`) as parts named by their families ("4", "6", "4,6"). The
+CIDR file holds the IPv4 blocks, then the IPv6 blocks, and the list of both is the whole file. Each part's gzip
+form is made once too, when first asked for.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ from readmodel.tagged import Tagged
 KEPT = 3
 READ_AT_ONCE = 1 << 20  # bytes read a time where the body cannot go by sendfile (TLS, tests)
 BOTH = "4,6"
+# The kinds of list, each in a folder of its own in the instance's lists folder.
+ADDRESSES = "addresses"  # one a line, in id order (what /nodes.txt sends)
+CIDR = "cidr"  # CIDR blocks in address order (aggregate=cidr)
 
 
 class Part(NamedTuple):
@@ -107,6 +112,10 @@ class ListFile:
         # Closed when no table, cached response or response being sent refers to this list any more.
         self._closer = weakref.finalize(self, _close_all, self._descriptors)
 
+    def open(self) -> None:
+        """Its file opened (the descriptor of its first part), so that it stays readable if removed."""
+        self._descriptor(next(iter(self.parts)), self.path, next(iter(self.parts.values())).start)
+
     def body(self, name: str) -> Tagged:
         """The list of part `name` with its content tag, as a FileBody."""
         part = self.parts[name]
@@ -170,16 +179,17 @@ def addresses_digest(chunks: Iterable[bytes]) -> str:
     return digest.hexdigest()[:32]
 
 
-def list_file(digest: str, make_parts, directory: str | None = None) -> ListFile:
-    """The list file of `digest`, made by `make_parts()` (an iterable of (name, chunks of bytes), IPv4 first)
-    unless a worker of this instance has made it already."""
-    directory = directory or instance_version.shared.lists_directory()
+def list_file(kind: str, digest: str, make_parts, whole: str | None = None,
+              directory: str | None = None) -> ListFile:
+    """The list file of `kind` and `digest`, made by `make_parts()` (an iterable of (name, chunks of bytes))
+    unless a worker of this instance has made it already; `whole`: the name of a part that is the whole file."""
+    directory = os.path.join(directory or instance_version.shared.lists_directory(), kind)
     with instance_version.shared.addresses_turn():
         found = _opened(directory, digest)
         if found is None:
-            parts = _write(directory, digest, make_parts())
+            parts = _write(directory, digest, make_parts(), whole)
             found = ListFile(directory, digest, parts)
-            found.body(BOTH)  # open it before older lists may go
+            found.open()  # before older lists may go
             _remove_older(directory, keep=KEPT)
         return found
 
@@ -189,29 +199,31 @@ def _opened(directory: str, digest: str) -> ListFile | None:
         with open(os.path.join(directory, f"{digest}.json"), "rb") as index:
             parts = {name: Part(*part) for name, part in json.load(index)["parts"].items()}
         listed = ListFile(directory, digest, parts)
-        listed.body(BOTH)
+        listed.open()
     except FileNotFoundError:  # never made, or removed as old
         return None
     return listed
 
 
-def _write(directory: str, digest: str, parts) -> dict[str, Part]:
-    """The parts' chunks written one after the other, with each part's range and content tag, and that of all
-    of them; the index is written last, so a list whose index exists is complete."""
+def _write(directory: str, digest: str, parts, whole: str | None) -> dict[str, Part]:
+    """The parts' chunks written one after the other, with each part's range and content tag (and the part
+    `whole`, all of them); the index is written last, so a list whose index exists is complete."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, digest)
     temporary = f"{path}.{os.getpid()}.tmp"
-    found, position, whole = {}, 0, hashlib.sha256()
+    found, position, everything = {}, 0, hashlib.sha256()
     with open(temporary, "wb") as out:
         for name, chunks in parts:
             own, start = hashlib.sha256(), position
             for chunk in chunks:
                 out.write(chunk)
                 own.update(chunk)
-                whole.update(chunk)
+                everything.update(chunk)
                 position += len(chunk)
+            # Tags as content_tag gives them (readmodel/tagged.py).
             found[name] = Part(start, position - start, own.hexdigest()[:24])
-    found[BOTH] = Part(0, position, whole.hexdigest()[:24])  # tags as content_tag gives them (readmodel/tagged.py)
+    if whole is not None:
+        found[whole] = Part(0, position, everything.hexdigest()[:24])
     os.replace(temporary, path)
     with open(f"{temporary}.json", "w") as index:
         # When it was made, by the machine's monotonic clock (file times are too coarse to order quick writes).

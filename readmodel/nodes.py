@@ -20,10 +20,9 @@ from readmodel import instance_version
 from readmodel.blob import Blob, BlobWriter, Layered
 from readmodel.heap import release_free_memory
 from readmodel.index import EMPTY_SLOTS, SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering, runs, search_keys
-from readmodel.list_files import ListFile, addresses_digest, list_file, part_name
+from readmodel.list_files import ADDRESSES, CIDR, ListFile, addresses_digest, list_file, part_name
 from readmodel.pieces import SharedPieces
 from readmodel.table import Table, in_distance_order, with_distances
-from readmodel.tagged import Tagged
 from schemas.cidr import AddressOrder, blocks_in_chunks, packed, packed_order
 from schemas.nodes import node_network, node_tail, timestamp_seconds, timestamp_text
 
@@ -185,7 +184,9 @@ class NodeTable(Table):
         self.places = places
         self.reference_changed_at = reference_changed_at
         self.removed_at = removed_at
-        self._whole_list: ListFile | None = None  # every address as CIDR blocks, in a file (readmodel/list_files.py)
+        # The whole lists, in files the instance's workers share (readmodel/list_files.py), by kind.
+        self._whole_lists: dict[str, ListFile] = {}
+        self._digest: str | None = None  # of every address in id order: names those files
         # Worked out on first use, once per table (a data version); a race computes one twice, harmlessly.
         self._cities: CityDirectory | None = None
         self._city_stats: dict | None = None
@@ -332,20 +333,22 @@ class NodeTable(Table):
     def render_record(self, slot: int) -> bytes:
         return self._render(np.array([slot]))[0]
 
-    def text(self, slots) -> bytes:
-        """The addresses of `slots`, one a line."""
-        return self.ips.join(slots)
+    def text(self, slots, filters: dict, near, order: str, descending: bool):
+        """The addresses of `slots` (in the order asked), one a line. The whole list of a family or both, which
+        sidecars poll, comes from the instance's file of this table's addresses (readmodel/list_files.py)."""
+        if order == "id" and not descending and self._every_address(slots, filters, near):
+            return self.whole_list(ADDRESSES).body(part_name(filters.get("family", FAMILIES)))
+        return self.ips.join(slots[::-1] if descending else slots)
 
     def cidr(self, slots, filters: dict, near) -> bytes:
         """The addresses of `slots` as CIDR blocks. Each family's addresses are put in address order once per
-        table; the blocks of the whole list (of one family or both), which sidecars poll, are kept, and those
-        of any other set are selected from that order: no parsing or sorting per request (contract §14)."""
+        table; the blocks of the whole list (of one family or both), which sidecars poll, are in the instance's
+        file of this table's addresses (readmodel/list_files.py: each worker had made and kept its own, 40 MiB
+        at 1,000,000 nodes), and those of any other set are selected from that order: no parsing or sorting per
+        request (contract §14)."""
+        if self._every_address(slots, filters, near):
+            return self.whole_list(CIDR).body(part_name(filters.get("family", FAMILIES)))
         orders = self.address_orders()
-        families = tuple(filters.get("family", FAMILIES))
-        # A circle round the whole sphere holds every node of the families asked for, from any point.
-        if not set(filters) - {"family"} and (
-                near is None or len(slots) == sum(len(orders[family].order) for family in families)):
-            return self._whole_cidr_of(families)
         chosen = np.zeros(self.size, dtype=bool)
         chosen[slots] = True
         found = []
@@ -358,49 +361,68 @@ class NodeTable(Table):
                                       orders[family].follows_within(picked), len(picked), family)
         return b"".join(found)
 
-    def _whole_cidr_of(self, families: tuple) -> Tagged:
-        """The blocks of every address of `families`, from the instance's shared file of this table's addresses
-        (readmodel/list_files.py): each worker had made and kept its own, 40 MiB at 1,000,000 nodes."""
-        return self.whole_list().body(part_name(families))
+    def _every_address(self, slots, filters: dict, near) -> bool:
+        """Whether `slots` are every live node of the families filtered (all of them without a filter). A
+        circle round the whole sphere holds every node of the families asked for, from any point."""
+        if set(filters) - {"family"}:
+            return False
+        return near is None or len(slots) == len(self.filter_slots("family", filters.get("family", FAMILIES)))
 
-    def whole_list(self) -> ListFile:
+    def whole_list(self, kind: str) -> ListFile:
+        """This table's list file of `kind` (ADDRESSES or CIDR), made by the first worker of the instance to
+        ask for it."""
         with self._lock:
-            found = self._whole_list
+            found = self._whole_lists.get(kind)
+            digest = self._digest
         if found is None:
-            # Named by the addresses in id order, the same in every worker whatever its slots.
-            by_id = self.orderings["id"].slots
-            digest = addresses_digest(self.ips.join(by_id[start:start + PARSED_AT_ONCE])
-                                      for start in range(0, len(by_id), PARSED_AT_ONCE))
-            found = list_file(digest, self._whole_list_parts)
+            if digest is None:
+                # Named by the addresses in id order, the same in every worker whatever its slots.
+                digest = addresses_digest(self._lines_by_id(self.live))
+            if kind == ADDRESSES:
+                found = list_file(ADDRESSES, digest, self._address_parts)
+            else:
+                found = list_file(CIDR, digest, self._cidr_parts, whole=part_name(FAMILIES))
             with self._lock:
-                self._whole_list = found
+                self._whole_lists[kind], self._digest = found, digest
         return found
 
-    def _whole_list_parts(self):
-        """Each family's blocks, a chunk at a time (called in the addresses turn)."""
-        self._make_address_orders()
-        return ((str(family), self._blocks(self._address_orders[family], family)) for family in FAMILIES)
+    def _lines_by_id(self, slots):
+        """The lines of `slots` (slots are in id order), a chunk at a time."""
+        return (self.ips.join(slots[start:start + PARSED_AT_ONCE]) for start in range(0, len(slots), PARSED_AT_ONCE))
+
+    def _address_parts(self):
+        """Every address, then each family's, in id order (called in the addresses turn)."""
+        return [(part_name(FAMILIES), self._lines_by_id(self.live))] + [
+            (part_name([family]), self._lines_by_id(self.filter_slots("family", [family]))) for family in FAMILIES]
+
+    def _cidr_parts(self):
+        """Each family's blocks, a chunk at a time (called in the addresses turn). The address order made
+        for them is kept only if the table had it already: the workers that only send the whole list, from
+        the file, need none (about 10 MiB at 1,000,000 nodes)."""
+        orders = self._address_orders or self._make_address_orders()
+        return [(str(family), self._blocks(orders[family], family)) for family in FAMILIES]
 
     def address_orders(self) -> dict[int, AddressOrder]:
         """Per family, the live slots in address order (and which addresses follow one another)."""
-        if self._address_orders is None:
+        found = self._address_orders
+        if found is None:
             with self._building, instance_version.shared.addresses_turn():
-                self._make_address_orders()
-        return self._address_orders
+                found = self._address_orders
+                if found is None:
+                    found = self._address_orders = self._make_address_orders()
+        return found
 
-    def _make_address_orders(self) -> None:
-        if self._address_orders is None:
-            orders = {}
-            for family in FAMILIES:
-                slots = self.filter_slots("family", [family])
-                # A chunk at a time: a str per address for the whole family had left 63 MiB of the worker's
-                # heap in use after it (1,000,000 nodes).
-                addresses = b"".join(packed(self.ips.join(slots[start:start + PARSED_AT_ONCE]), family)
-                                     for start in range(0, len(slots), PARSED_AT_ONCE))
-                order, follows = packed_order(addresses, family)
-                orders[family] = AddressOrder(slots[order], follows)
-            self._address_orders = orders
-            release_free_memory()  # the parsing's small objects, else held by the heap (30 MiB at 1,000,000)
+    def _make_address_orders(self) -> dict[int, AddressOrder]:
+        orders = {}
+        for family in FAMILIES:
+            slots = self.filter_slots("family", [family])
+            # A chunk at a time: a str per address for the whole family had left 63 MiB of the worker's
+            # heap in use after it (1,000,000 nodes).
+            addresses = b"".join(packed(lines, family) for lines in self._lines_by_id(slots))
+            order, follows = packed_order(addresses, family)
+            orders[family] = AddressOrder(slots[order], follows)
+        release_free_memory()  # the parsing's small objects, else held by the heap (30 MiB at 1,000,000)
+        return orders
 
     def address_lines(self, family: int) -> Blob:
         """The family's addresses one a line in address order, made once per table when a subset's blocks are

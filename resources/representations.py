@@ -155,7 +155,7 @@ def text_from_memory(table, query) -> tuple[bytes, int]:
     if query.aggregate:
         body = table.cidr(matches, query.filter_values, query.near)
     else:
-        body = table.text(matches[::-1] if query.descending else matches)
+        body = table.text(matches, query.filter_values, query.near, query.order, query.descending)
     return body, modified
 
 

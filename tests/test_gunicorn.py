@@ -68,30 +68,34 @@ def test_release_then_web_with_three_workers(config, nodes):
     assert PASSWORD not in server.output and token not in server.output
 
 
-def test_every_worker_sends_the_cidr_list_from_the_one_file_its_instance_made(config, nodes):
-    """The whole CIDR list of either family or both, as each worker sends it (sendfile from its range of the
-    one file the instance made), plain, gzip-coded and by HEAD."""
+def test_every_worker_sends_the_whole_lists_from_the_files_its_instance_made(config, nodes):
+    """The whole address list and the whole CIDR list, of either family or both, as each worker sends them
+    (sendfile from its range of the one file of each kind the instance made), plain, gzip-coded and by HEAD."""
     env = procfile_env(config.database_url, workers=2, METRICS_TOKEN=METRICS_TOKEN)
-    addresses = [node.ip.encode() + b"\n" for node in nodes]
-    v4 = cidr_text(b"".join(line for line in addresses if b":" not in line))
-    v6 = cidr_text(b"".join(line for line in addresses if b":" in line))
+    addresses = [node.ip.encode() + b"\n" for node in sorted(nodes, key=lambda node: node.id)]
+    v4 = b"".join(line for line in addresses if b":" not in line)
+    v6 = b"".join(line for line in addresses if b":" in line)
+    lists = [("", b"".join(addresses)), ("family=6", v6), ("family=4", v4), ("aggregate=cidr", cidr_text(v4 + v6)),
+             ("aggregate=cidr&family=6", cidr_text(v6)), ("aggregate=cidr&family=4", cidr_text(v4))]
     with serve(env) as (base, server):
         wait_for_read_models(base, 2, METRICS_TOKEN)  # else a worker may answer from the database
-        for query, blocks in (("", v4 + v6), ("&family=6", v6), ("&family=4", v4)):
-            url = f"{base}/nodes.txt?aggregate=cidr{query}"
+        for query, expected in lists:
+            url = f"{base}/nodes.txt?{query}"
             for _ in range(6):  # enough requests to reach both workers
                 status, headers, body = get(url)
-                assert (status, body, headers["Content-Length"]) == (200, blocks, str(len(blocks)))
+                assert (status, body, headers["Content-Length"]) == (200, expected, str(len(expected)))
                 status, headers, body = get(url, {"Accept-Encoding": "gzip, identity;q=0"})  # small: asked for
-                assert (status, headers["Content-Encoding"], gzip.decompress(body)) == (200, "gzip", blocks)
+                assert (status, headers["Content-Encoding"], gzip.decompress(body)) == (200, "gzip", expected)
                 request = urllib.request.Request(url, method="HEAD")
                 with urllib.request.urlopen(request, timeout=10) as response:
-                    assert (response.headers["Content-Length"], response.read()) == (str(len(blocks)), b"")
+                    assert (response.headers["Content-Length"], response.read()) == (str(len(expected)), b"")
         master = gunicorn_master(server.pid)
-        made = glob.glob(os.path.join(tempfile.gettempdir(), f"perfops-read-model-turns-{master}-*.lists", "*"))
-        assert sorted(os.path.basename(path).partition(".")[2] for path in made) == ["", "4,6.gz", "4.gz", "6.gz",
-                                                                                     "json"]
-    assert not any(os.path.exists(path) for path in made)  # removed when the instance stops
+        lists_folder = glob.glob(os.path.join(tempfile.gettempdir(), f"perfops-read-model-turns-{master}-*.lists"))
+        made = glob.glob(os.path.join(lists_folder[0], "*", "*"))
+        for kind in ("addresses", "cidr"):
+            assert sorted(os.path.basename(path).partition(".")[2] for path in made
+                          if os.path.basename(os.path.dirname(path)) == kind) == ["", "4,6.gz", "4.gz", "6.gz", "json"]
+    assert not os.path.exists(lists_folder[0])  # removed when the instance stops
 
 
 def test_a_chunked_body_is_refused_with_411(config, db):
