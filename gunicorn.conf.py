@@ -1,5 +1,7 @@
 """gunicorn settings for the Procfile's `web` process; HOST, PORT and WEB_CONCURRENCY come from config."""
+import gc
 import glob
+import importlib
 import os
 import shutil
 import sys
@@ -9,6 +11,9 @@ import time
 from config import Config, ConfigError
 from config.logs import LOGGING, lighten_logging, startup_failed
 from readmodel.heap import tune_malloc
+# Imported by every worker (after PROMETHEUS_MULTIPROC_DIR is set below: prometheus_client reads it once).
+PRELOADED = ("numpy", "falcon", "peewee", "playhouse.pool", "marshmallow", "psycopg2", "jwt", "pyotp", "orjson",
+             "argon2", "segno", "yaml", "prometheus_client")
 # Maps the instance's data version counter here, in the master, so that every worker forked from it shares
 # it: a write answered by one worker is read by the next request on any other (contract §12).
 import readmodel.instance_version  # noqa: F401,E402
@@ -29,6 +34,13 @@ if _config.metrics_token is not None:
             os.remove(_stale)
     else:
         _metrics_folder_made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="perfops-metrics-")
+
+# The libraries every worker uses, imported once here in the master: the workers forked from it share their
+# pages (copy-on-write) instead of each loading its own, and gc.freeze() keeps the collector from writing to
+# them. The app itself is not imported here, so a reload (HUP) still loads its code anew.
+for _library in PRELOADED:
+    importlib.import_module(_library)
+gc.freeze()
 
 bind = f"{_config.host}:{_config.port}"
 workers = _config.web_concurrency
