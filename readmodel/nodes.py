@@ -19,7 +19,7 @@ from models.distance import metres_from
 from readmodel import instance_version
 from readmodel.blob import Blob, BlobWriter, Layered
 from readmodel.heap import release_free_memory
-from readmodel.index import EMPTY_SLOTS, SLOT_BITS, SLOT_MASK, Coordinates, Groups, Ordering, runs, search_keys
+from readmodel.index import EMPTY_SLOTS, Coordinates, Groups, Ordering, runs, search_keys
 from readmodel.list_files import ADDRESSES, CIDR, ListFile, addresses_digest, list_file, part_name
 from readmodel.pieces import SharedPieces
 from readmodel.table import Table, in_distance_order, with_distances
@@ -151,8 +151,8 @@ ORDERS = ("id", "city", "country", "region")
 
 
 class CityDirectory(NamedTuple):
-    """The cities that have nodes in one table, where each one's nodes are in the city index (a slice of
-    `packed` each) and where the cities are: a radius search measures these (not every city of the reference
+    """The cities that have nodes in one table, where each one's nodes are in the city index (a slice of its
+    `slots` each) and where the cities are: a radius search measures these (not every city of the reference
     data) and gathers their nodes by slices, with no search per city."""
 
     places: np.ndarray  # each city's index in Places
@@ -161,11 +161,10 @@ class CityDirectory(NamedTuple):
     coordinates: Coordinates
 
     @classmethod
-    def of(cls, packed: np.ndarray, places: Places) -> "CityDirectory":
-        cities = packed >> np.uint64(SLOT_BITS)
-        starts = np.flatnonzero(np.concatenate(([True], cities[1:] != cities[:-1]))) if len(cities) else EMPTY_SLOTS
-        lengths = np.diff(np.append(starts, len(cities)))
-        index = places.city_index(cities[starts])
+    def of(cls, cities: Groups, places: Places) -> "CityDirectory":
+        starts = cities.starts[:-1]
+        lengths = np.diff(cities.starts)
+        index = places.city_index(cities.values)
         return cls(index, starts, lengths, Coordinates(places.coordinates.latitudes[index],
                                                 places.coordinates.longitudes[index]))
 
@@ -230,7 +229,7 @@ class NodeTable(Table):
             found, city_metres = found[nearest], city_metres[nearest]
         lengths = cities.lengths[found]
         entries = runs(cities.starts[found], lengths)
-        slots = (self.groups["city"].packed[entries] & SLOT_MASK).astype(np.int32) if len(entries) else EMPTY_SLOTS
+        slots = self.groups["city"].grouped[entries] if len(entries) else EMPTY_SLOTS
         return slots, np.repeat(city_metres, lengths)
 
     def distance_page(self, filters: dict, near, descending: bool, offset: int, count: int):
@@ -275,7 +274,7 @@ class NodeTable(Table):
             with self._building:
                 if self._city_stats is None:
                     cities = self.city_directory()
-                    slots = self.groups["city"].packed & SLOT_MASK
+                    slots = self.groups["city"].grouped
                     family, updated = self.columns.family[slots], self.columns.updated[slots].astype(np.int64)
                     stats = dict.fromkeys(FAMILIES, (EMPTY_SLOTS, EMPTY_SLOTS))
                     for each in FAMILIES if len(cities.starts) else ():
@@ -294,7 +293,7 @@ class NodeTable(Table):
 
     def city_directory(self) -> "CityDirectory":
         if self._cities is None:
-            self._cities = CityDirectory.of(self.groups["city"].packed, self.places)
+            self._cities = CityDirectory.of(self.groups["city"], self.places)
         return self._cities
 
     def matching_mask(self, filters: dict, slots: np.ndarray) -> np.ndarray:
@@ -487,7 +486,6 @@ class NodeTable(Table):
         removed = np.zeros(len(columns.ids), dtype=bool)
         removed[added[added < self.size]] = True
         removed[gone_slots] = True
-        entries_gone = np.flatnonzero(removed)
         orderings, groups = {}, {}
         for name, ordering in self.orderings.items():
             keys = partial(ordering_key, name, columns, self.places)
@@ -498,7 +496,7 @@ class NodeTable(Table):
             before, after = getattr(self.columns, GROUPED[name]), getattr(columns, GROUPED[name])
             # An index entry goes by its old value and comes with its new one.
             groups[name] = index if not reshaped and np.array_equal(before[added], after[added]) \
-                else index.changed(Groups.pack(before[entries_gone], entries_gone), Groups.pack(after[added], added))
+                else index.changed(after, removed, added)
         compact_above = max(2000, len(columns.ids) // 20)
         return NodeTable(
             columns=columns, ips=self.ips.written(ips, compact_above), networks=networks, tails=tails,

@@ -1,12 +1,15 @@
 """The read model's indexes, changed in place of a rebuild, equal the index rebuilt from scratch; the radius
 grid's candidates hold every position within the radius. No database: these are the arrays alone."""
 import math
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.distance import Near, kilometres
+from readmodel import blob as blob_module
+from readmodel.blob import Blob
 from readmodel.index import Coordinates, Groups, Ordering, search_keys
 
 SETTINGS = settings(max_examples=200, deadline=None)
@@ -54,11 +57,21 @@ def test_a_changed_ordering_is_the_ordering_rebuilt(change):
 @given(change=table_changes())
 def test_a_changed_group_index_is_the_index_rebuilt(change):
     before, after, live, removed, added = change
-    changed = Groups.build(before, live).changed(Groups.pack(before[removed], removed), Groups.pack(after[added], added))
+    mask = np.zeros(len(before), dtype=bool)
+    mask[removed] = True
+    changed = Groups.build(before, live).changed(after, mask, added)
     rebuilt = Groups.build(after, live_after(live, removed, added))
-    assert changed.packed.tolist() == rebuilt.packed.tolist()
+    assert (changed.grouped.tolist(), changed.values.tolist(), changed.starts.tolist()) == \
+        (rebuilt.grouped.tolist(), rebuilt.values.tolist(), rebuilt.starts.tolist())
     for value in range(6):
         assert changed.slots([value]).tolist() == rebuilt.slots([value]).tolist()
+        assert rebuilt.slots([value]).tolist() == [slot for slot in live_after(live, removed, added).tolist()
+                                                   if after[slot] == value]
+    values = [0, 2, 3, 5, 2**40]  # some with no group, one past any value a group can have
+    slots, owners = rebuilt.slots_and_owners(values)
+    assert sorted(zip(owners.tolist(), slots.tolist())) == sorted(
+        (position, slot) for position, value in enumerate(values)
+        for slot in live_after(live, removed, added).tolist() if after[slot] == value)
 
 
 @SETTINGS
@@ -91,3 +104,18 @@ def test_the_grid_at_the_antimeridian_and_the_poles():
     assert {3} <= set(grid.candidates(Near(-89.0, 60.0, 200.0)).tolist())
     assert grid.within(Near(0.0, 180.0, 20.0))[0].tolist() == [0, 1]
     assert math.isclose(grid.within(Near(0.0, 179.9, 1.0))[1][0], 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.binary(max_size=6), min_size=1, max_size=60), data=st.data())
+def test_joined_rows_are_the_rows_one_after_the_other_in_any_order(rows, data):
+    """A few runs are sliced, rows mostly on their own are gathered by numpy (Blob._gathered), several passes
+    of it when GATHERED_AT_ONCE is small: the same bytes either way, empty rows included."""
+    blob = Blob.of(rows)
+    indexes = np.array(data.draw(st.lists(st.integers(0, len(rows) - 1), max_size=80)), dtype=np.int32)
+    expected = b"".join(rows[index] for index in indexes.tolist())
+    with patch.object(blob_module, "GATHERED_AT_ONCE", data.draw(st.integers(1, 9))):
+        assert blob.join(indexes) == expected
+        if len(indexes):
+            assert blob._gathered(indexes) == expected
+    assert blob.join(np.arange(len(rows), dtype=np.int32)) == b"".join(rows)
