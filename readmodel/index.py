@@ -106,13 +106,10 @@ class Groups:
 
     __slots__ = ("grouped", "values", "starts")
 
-    def __init__(self, slots: np.ndarray, slot_values: np.ndarray):
-        """`slots` in order of (value, slot), int32; `slot_values`: the value of each of them."""
-        self.grouped = slots
-        firsts = np.flatnonzero(np.concatenate(([True], slot_values[1:] != slot_values[:-1]))) \
-            if len(slots) else np.empty(0, dtype=np.int64)
-        self.values = slot_values[firsts].astype(np.int64)  # each distinct value, ascending
-        self.starts = np.append(firsts, len(slots))  # where each value's slots begin, and the end
+    def __init__(self, grouped: np.ndarray, values: np.ndarray, starts: np.ndarray):
+        self.grouped = grouped  # int32 slots in order of (value, slot)
+        self.values = values  # each distinct value, ascending (int64)
+        self.starts = starts  # where each value's slots begin in `grouped`, and the end
 
     @staticmethod
     def pack(values: np.ndarray, slots: np.ndarray) -> np.ndarray:
@@ -123,19 +120,36 @@ class Groups:
     def build(cls, column: np.ndarray, live: np.ndarray) -> "Groups":
         """`column`: the value of every slot; `live`: the live slots, ascending (so a stable sort by value
         leaves each group in slot order)."""
-        slots = live[np.argsort(column[live], kind="stable")].astype(np.int32)
-        return cls(slots, column[slots])
+        grouped = live[np.argsort(column[live], kind="stable")].astype(np.int32)
+        in_order = column[grouped]
+        firsts = np.flatnonzero(np.concatenate(([True], in_order[1:] != in_order[:-1]))) \
+            if len(grouped) else np.empty(0, dtype=np.int64)
+        return cls(grouped, in_order[firsts].astype(np.int64), np.append(firsts, len(grouped)))
 
-    def changed(self, column: np.ndarray, removed_mask: np.ndarray, added: np.ndarray) -> "Groups":
-        """A new index after the slots in `removed_mask` went away and the slots `added` came (a changed row is
-        both); `column` holds the values after the change. A binary search per added entry and one copy."""
-        kept = self.grouped[~removed_mask[self.grouped]]
+    def changed(self, before: np.ndarray, after: np.ndarray, removed: np.ndarray, added: np.ndarray) -> "Groups":
+        """A new index after the entries of the slots `removed` went (each with its value in `before`) and those
+        of the slots `added` came (with their values in `after`); a changed row is both. A binary search per
+        entry and one copy of the slots; the directory is counted again from the values that moved, not from
+        every entry (a merge of one row cost 10 ms at 1,000,000 that way, twice the packed keys' 5)."""
+        grouped = self.grouped
+        if len(removed):
+            removed_keys = np.sort(self.pack(before[removed], removed))
+            grouped = np.delete(grouped, search_keys(grouped, lambda slots: self.pack(before[slots], slots),
+                                                     removed_keys))
         if len(added):
-            added_keys = self.pack(column[added], added)
+            added_keys = self.pack(after[added], added)
             order = np.argsort(added_keys)
-            at = search_keys(kept, lambda slots: self.pack(column[slots], slots), added_keys[order])
-            kept = np.insert(kept, at, added[order].astype(np.int32))
-        return Groups(kept, column[kept])
+            # The entries kept have the same value before and after.
+            at = search_keys(grouped, lambda slots: self.pack(after[slots], slots), added_keys[order])
+            grouped = np.insert(grouped, at, added[order].astype(np.int32))
+        gone, came = before[removed].astype(np.int64), after[added].astype(np.int64)
+        values = np.union1d(self.values, came)
+        counts = np.zeros(len(values), dtype=np.int64)
+        counts[np.searchsorted(values, self.values)] = np.diff(self.starts)
+        np.subtract.at(counts, np.searchsorted(values, gone), 1)
+        np.add.at(counts, np.searchsorted(values, came), 1)
+        present = counts > 0
+        return Groups(grouped, values[present], np.concatenate(([0], np.cumsum(counts[present]))))
 
     def slots(self, values) -> np.ndarray:
         """The slots whose value is one of `values` (distinct, ascending), ascending."""

@@ -486,6 +486,7 @@ class NodeTable(Table):
         removed = np.zeros(len(columns.ids), dtype=bool)
         removed[added[added < self.size]] = True
         removed[gone_slots] = True
+        entries_gone = np.flatnonzero(removed)
         orderings, groups = {}, {}
         for name, ordering in self.orderings.items():
             keys = partial(ordering_key, name, columns, self.places)
@@ -496,7 +497,7 @@ class NodeTable(Table):
             before, after = getattr(self.columns, GROUPED[name]), getattr(columns, GROUPED[name])
             # An index entry goes by its old value and comes with its new one.
             groups[name] = index if not reshaped and np.array_equal(before[added], after[added]) \
-                else index.changed(after, removed, added)
+                else index.changed(before, after, entries_gone, added)
         compact_above = max(2000, len(columns.ids) // 20)
         return NodeTable(
             columns=columns, ips=self.ips.written(ips, compact_above), networks=networks, tails=tails,
