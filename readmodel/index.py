@@ -28,6 +28,14 @@ def merge_sorted(keys: np.ndarray, added: np.ndarray) -> np.ndarray:
     return np.insert(keys, np.searchsorted(keys, added), added)
 
 
+def new_values(values: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The distinct values of `found` that `values` (sorted, unique) does not hold."""
+    found = np.sort(found)
+    found = found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found  # np.unique hashes
+    at = np.minimum(np.searchsorted(values, found), max(len(values) - 1, 0))
+    return found[values[at] != found] if len(values) else found
+
+
 def search_keys(slots: np.ndarray, keys, targets: np.ndarray) -> np.ndarray:
     """Where each of `targets` would go in `slots` (ascending by `keys(slots)`), as np.searchsorted would say
     of the slots' keys; but only the keys of the slots probed are computed: a binary search for all the
@@ -143,7 +151,7 @@ class Groups:
             at = search_keys(grouped, lambda slots: self.pack(after[slots], slots), added_keys[order])
             grouped = np.insert(grouped, at, added[order].astype(np.int32))
         gone, came = before[removed].astype(np.int64), after[added].astype(np.int64)
-        values = np.union1d(self.values, came)
+        values = merge_sorted(self.values, new_values(self.values, came))  # not np.union1d: it hashes them all
         counts = np.zeros(len(values), dtype=np.int64)
         counts[np.searchsorted(values, self.values)] = np.diff(self.starts)
         np.subtract.at(counts, np.searchsorted(values, gone), 1)
