@@ -90,14 +90,14 @@ class NodeColumns:
     region: np.ndarray  # int16 region id
     asn: np.ndarray  # int64, NULL_ASN for none
     family: np.ndarray  # int8, 4 or 6
-    updated: np.ndarray  # int64 seconds since the epoch
+    updated: np.ndarray  # uint32 seconds since the epoch (to 2106; 4 MiB less a worker at 1,000,000 nodes)
     tail: np.ndarray  # int32 index into the table's tails
     network: np.ndarray  # int32 index into the table's networks
     alive: np.ndarray  # bool
 
 
 DTYPES = {"ids": np.uint32, "city": np.int32, "place": np.int32, "country": np.int16, "region": np.int16,
-          "asn": np.int64, "family": np.int8, "updated": np.int64, "tail": np.int32, "network": np.int32}
+          "asn": np.int64, "family": np.int8, "updated": np.uint32, "tail": np.int32, "network": np.int32}
 
 
 class RowParts:
