@@ -84,8 +84,7 @@ class NodeColumns:
     """One entry per slot; a dead slot keeps stale values that no index refers to."""
 
     ids: np.ndarray  # uint32 (see MAX_NODE_ID)
-    city: np.ndarray  # int32 city id
-    place: np.ndarray  # int32 city index into Places
+    place: np.ndarray  # int32 city index into Places (the city id is Places.city_ids[place]: no column of its own)
     country: np.ndarray  # int16 country index
     region: np.ndarray  # int16 region id
     asn: np.ndarray  # int64, NULL_ASN for none
@@ -96,7 +95,7 @@ class NodeColumns:
     alive: np.ndarray  # bool
 
 
-DTYPES = {"ids": np.uint32, "city": np.int32, "place": np.int32, "country": np.int16, "region": np.int16,
+DTYPES = {"ids": np.uint32, "place": np.int32, "country": np.int16, "region": np.int16,
           "asn": np.int64, "family": np.int8, "updated": np.uint32, "tail": np.int32, "network": np.int32}
 
 
@@ -132,8 +131,16 @@ class RowParts:
 
 # The filters answered by a group index (value << 31 | slot, 8 bytes a node each); `id` and `family` are not:
 # see NodeTable.filter_slots.
-GROUPED = {"country": "country", "city": "city", "region": "region", "asn": "asn"}
-COLUMN_OF = {**GROUPED, "id": "ids", "family": "family"}
+GROUPED = ("country", "city", "region", "asn")
+COLUMN_OF = {"country": "country", "region": "region", "asn": "asn", "id": "ids", "family": "family"}
+
+
+def filter_values(columns: NodeColumns, places: Places, name: str, slots=slice(None)) -> np.ndarray:
+    """The values of filter `name` at `slots`: its column's, or for a city its place's city id (a column of
+    city ids beside the places had cost 4 MiB a worker at 1,000,000 nodes, and 4 more a catch-up)."""
+    if name == "city":
+        return places.city_ids[columns.place[slots]]
+    return getattr(columns, COLUMN_OF[name])[slots]
 
 
 def ordering_key(order: str, columns: NodeColumns, places: Places, slots=slice(None)) -> np.ndarray:
@@ -304,7 +311,7 @@ class NodeTable(Table):
             vocabulary = self.vocabularies.get(name)
             if vocabulary is not None:
                 values = [vocabulary[value] for value in values if value in vocabulary]
-            column = getattr(self.columns, COLUMN_OF[name])[slots]
+            column = filter_values(self.columns, self.places, name, slots)
             if len(values) <= FEW_VALUES:  # a comparison a value, where np.isin sorts (0.9 ms at 100,000)
                 found = np.zeros(len(slots), dtype=bool)
                 for value in values:
@@ -494,9 +501,10 @@ class NodeTable(Table):
                 ordering_key(name, self.columns, self.places, added), keys(added)) \
                 else ordering.changed(keys, removed, added)
         for name, index in self.groups.items():
-            before, after = getattr(self.columns, GROUPED[name]), getattr(columns, GROUPED[name])
+            before = partial(filter_values, self.columns, self.places, name)
+            after = partial(filter_values, columns, self.places, name)
             # An index entry goes by its old value and comes with its new one.
-            groups[name] = index if not reshaped and np.array_equal(before[added], after[added]) \
+            groups[name] = index if not reshaped and np.array_equal(before(added), after(added)) \
                 else index.changed(before, after, entries_gone, added)
         compact_above = max(2000, len(columns.ids) // 20)
         return NodeTable(
@@ -554,7 +562,7 @@ def build_node_table(batches, places: Places, reference_changed_at: int, removed
     ips = BlobWriter()
     networks, tails = SharedPieces(), SharedPieces()
     parts = RowParts(places, networks, tails)
-    arrays = {name: np.empty(expected, dtype=dtype) for name, dtype in DTYPES.items() if name != "place"}
+    arrays = {name: np.empty(expected, dtype=dtype) for name, dtype in DTYPES.items()}
     count = 0
     for rows in batches:
         lines, values = parts(rows)
@@ -564,14 +572,17 @@ def build_node_table(batches, places: Places, reference_changed_at: int, removed
             arrays = {name: np.concatenate((column, np.empty(max(end, 2 * len(column)) - len(column), column.dtype)))
                       for name, column in arrays.items()}
         for name, column in values.items():
-            arrays[name][count:end] = column
+            if name == "city":  # kept as its place
+                arrays["place"][count:end] = places.city_index(column)
+            else:
+                arrays[name][count:end] = column
         ips.extend(lines)
         count = end
     arrays = {name: column if len(column) == count else column[:count].copy() for name, column in arrays.items()}
-    columns = NodeColumns(**arrays, place=places.city_index(arrays["city"]), alive=np.ones(count, dtype=bool))
+    columns = NodeColumns(**arrays, alive=np.ones(count, dtype=bool))
     live = np.arange(count, dtype=np.int32)
     return NodeTable(
         columns=columns, ips=Layered(ips.blob()), networks=networks.seal(), tails=tails.seal(), places=places,
         orderings={name: Ordering.build(ordering_key(name, columns, places), live) for name in ORDERS},
-        groups={name: Groups.build(getattr(columns, column), live) for name, column in GROUPED.items()},
+        groups={name: Groups.build(filter_values(columns, places, name), live) for name in GROUPED},
         reference_changed_at=reference_changed_at, removed_at=removed_at)

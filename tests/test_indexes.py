@@ -57,7 +57,7 @@ def test_a_changed_ordering_is_the_ordering_rebuilt(change):
 @given(change=table_changes())
 def test_a_changed_group_index_is_the_index_rebuilt(change):
     before, after, live, removed, added = change
-    changed = Groups.build(before, live).changed(before, after, removed, added)
+    changed = Groups.build(before, live).changed(before.__getitem__, after.__getitem__, removed, added)
     rebuilt = Groups.build(after, live_after(live, removed, added))
     assert (changed.grouped.tolist(), changed.values.tolist(), changed.starts.tolist()) == \
         (rebuilt.grouped.tolist(), rebuilt.values.tolist(), rebuilt.starts.tolist())
