@@ -96,6 +96,5 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    readmodel.instance_version.shared.remove_files()
     if _metrics_folder_made is not None:
         shutil.rmtree(_metrics_folder_made, ignore_errors=True)

@@ -20,7 +20,6 @@ from config import Config
 from models import ApiKey, LoginFailure, Node, User, connect_database, dating
 from models.database import open_database
 from models.node_writes import NodeRow, upsert_nodes
-from readmodel import instance_version
 from security.passwords import hash_password
 from security.tokens import TokenService
 from tests.contract import ContractClient
@@ -47,12 +46,6 @@ def _throwaway_postgres(base_url: str):
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
-
-@pytest.fixture(scope="session", autouse=True)
-def instance_files():
-    """The files this process's read models share (turns, lists), removed at the end as gunicorn does."""
-    yield
-    instance_version.shared.remove_files()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
