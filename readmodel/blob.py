@@ -80,7 +80,6 @@ class Blob:
         return b"".join([data[start:end] for start, end in zip(self.starts[firsts].tolist(),
                                                                self.starts[lasts + 1].tolist())])
 
-
     def _gathered(self, indexes: np.ndarray) -> bytes:
         """The rows of `indexes`, GATHERED_AT_ONCE rows a pass: the byte positions of each row's bytes, taken
         from the buffer at once. A million addresses in a random order: 120 ms, where a slice per row cost 550

@@ -28,10 +28,17 @@ def merge_sorted(keys: np.ndarray, added: np.ndarray) -> np.ndarray:
     return np.insert(keys, np.searchsorted(keys, added), added)
 
 
+def firsts(in_order: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of `in_order` (sorted) begins."""
+    if not len(in_order):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], in_order[1:] != in_order[:-1])))
+
+
 def new_values(values: np.ndarray, found: np.ndarray) -> np.ndarray:
     """The distinct values of `found` that `values` (sorted, unique) does not hold."""
     found = np.sort(found)
-    found = found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found  # np.unique hashes
+    found = found[firsts(found)]  # not np.unique: it hashes them
     at = np.minimum(np.searchsorted(values, found), max(len(values) - 1, 0))
     return found[values[at] != found] if len(values) else found
 
@@ -130,14 +137,13 @@ class Groups:
         leaves each group in slot order)."""
         grouped = live[np.argsort(column[live], kind="stable")].astype(np.int32)
         in_order = column[grouped]
-        firsts = np.flatnonzero(np.concatenate(([True], in_order[1:] != in_order[:-1]))) \
-            if len(grouped) else np.empty(0, dtype=np.int64)
-        return cls(grouped, in_order[firsts].astype(np.int64), np.append(firsts, len(grouped)))
+        starts = firsts(in_order)
+        return cls(grouped, in_order[starts].astype(np.int64), np.append(starts, len(grouped)))
 
     def changed(self, before, after, removed: np.ndarray, added: np.ndarray) -> "Groups":
         """A new index after the entries of the slots `removed` went (each with its value `before(slots)` gives)
-        and those of the slots `added` came (with their values `after(slots)`); a changed row is both. A binary search per
-        entry and one copy of the slots; the directory is counted again from the values that moved, not from
+        and those of the slots `added` came (with their values `after(slots)`); a changed row is both. A binary
+        search per entry and one copy of the slots; the directory is counted again from the values that moved, not from
         every entry (a merge of one row cost 10 ms at 1,000,000 that way, twice the packed keys' 5)."""
         grouped = self.grouped
         if len(removed):

@@ -129,7 +129,7 @@ class RowParts:
         return seconds
 
 
-# The filters answered by a group index (value << 31 | slot, 8 bytes a node each); `id` and `family` are not:
+# The filters answered by a group index (an int32 slot a node each); `id` and `family` are not:
 # see NodeTable.filter_slots.
 GROUPED = ("country", "city", "region", "asn")
 COLUMN_OF = {"country": "country", "region": "region", "asn": "asn", "id": "ids", "family": "family"}
@@ -159,7 +159,7 @@ ORDERS = ("id", "city", "country", "region")
 
 class CityDirectory(NamedTuple):
     """The cities that have nodes in one table, where each one's nodes are in the city index (a slice of its
-    `slots` each) and where the cities are: a radius search measures these (not every city of the reference
+    `grouped` slots each) and where the cities are: a radius search measures these (not every city of the reference
     data) and gathers their nodes by slices, with no search per city."""
 
     places: np.ndarray  # each city's index in Places
