@@ -13,7 +13,7 @@ from config.logs import LOGGING, lighten_logging, startup_failed
 from readmodel.heap import tune_malloc
 # Imported by every worker (after PROMETHEUS_MULTIPROC_DIR is set below: prometheus_client reads it once).
 PRELOADED = ("numpy", "falcon", "peewee", "playhouse.pool", "marshmallow", "psycopg2", "jwt", "pyotp", "orjson",
-             "argon2", "segno", "yaml", "prometheus_client")
+             "argon2", "segno", "yaml", "prometheus_client", "isal.isal_zlib")
 # Maps the instance's data version counter here, in the master, so that every worker forked from it shares
 # it: a write answered by one worker is read by the next request on any other (contract §12).
 import readmodel.instance_version  # noqa: F401,E402

@@ -33,6 +33,7 @@ def costs(database_url: str, rounds: int) -> list[dict]:
 
     first = client.simulate_get("/nodes?perPage=50")
     version, pages = int(first.headers["x-data-version"]), first.json["meta"]["pagination"]["totalPages"]
+    gzip = {"Accept-Encoding": "gzip"}  # what browsers, curl --compressed and python-requests send
     cases = {
         "a plain page of 50": lambda: f"/nodes?perPage=50&page={rng.randint(1, max(pages, 1))}",
         "CIDR blocks of a whole-sphere circle": lambda: f"/nodes.txt?aggregate=cidr&family=4,6&near={point()}"
@@ -48,21 +49,35 @@ def costs(database_url: str, rounds: int) -> list[dict]:
         "the address list of a whole-sphere circle": lambda: f"/nodes.txt?near={point()}&radius=20038",
         "the address list of a 19,000 km circle by distance": lambda: (
             f"/nodes.txt?near={point()}&radius=19000&order=distance"),
+        "the same, farthest first": lambda: f"/nodes.txt?near={point()}&radius=19000&order=distance&direction=desc",
+        "the address list of a 19,000 km circle, gzip-coded": (
+            lambda: f"/nodes.txt?near={point()}&radius=19000", gzip),
+        "the address list of a 19,000 km circle by distance, gzip-coded": (
+            lambda: f"/nodes.txt?near={point()}&radius=19000&order=distance", gzip),
+        "every address in another order (by city, country or region, either way, a family or both)": lambda: (
+            f"/nodes.txt?order={rng.choice(['city', 'country', 'region'])}&direction={rng.choice(['asc', 'desc'])}"
+            f"&family={rng.choice(['4', '6', '4,6'])}"),
         "a page of 1,000 changes": lambda: f"/nodes/changes?after={max(version - 1000, 0)}"
                                            f"&family={rng.choice([4, 6])}",
+        "a page of 1,000 changes, gzip-coded": (
+            lambda: f"/nodes/changes?after={rng.randint(max(version - 5000, 0), max(version - 1000, 0))}", gzip),
     }
     found = []
-    for name, url in cases.items():
+    for name, case in cases.items():
+        url, headers = case if isinstance(case, tuple) else (case, {})
         warm_path, _, warm_query = url().partition("?")
-        client.simulate_get(warm_path, query_string=warm_query)  # what is built once per data version, first
-        times = []
+        client.simulate_get(warm_path, query_string=warm_query, headers=headers)  # built once per data version
+        times, sizes = [], []
         for _ in range(rounds):
             path, _, query = url().partition("?")
             started = time.perf_counter()
-            result = client.simulate_get(path, query_string=query)
+            result = client.simulate_get(path, query_string=query, headers=headers)
             times.append((time.perf_counter() - started) * 1000)
+            sizes.append(len(result.content))
             assert result.status_code == 200, (path, query, result.status_code, result.text[:200])
+            assert result.headers.get("Content-Encoding") == headers.get("Accept-Encoding"), (path, query)
         found.append({"request": name, "example": url(), "median_ms": round(statistics.median(times), 2),
+                      "median_kb": round(statistics.median(sizes) / 1000, 1),
                       "max_ms": round(max(times), 2)})
     model.stop()
     plain = found[0]["median_ms"]
@@ -73,7 +88,8 @@ def costs(database_url: str, rounds: int) -> list[dict]:
 
 def main(database_url: str, rounds: int) -> None:
     for row in costs(database_url, rounds):
-        print(f"{row['request']:52s} median {row['median_ms']:7.2f} ms  max {row['max_ms']:7.2f} ms  "
+        print(f"{row['request']:90s} {row['median_kb']:9.1f} kB  median {row['median_ms']:7.2f} ms  "
+              f"max {row['max_ms']:7.2f} ms  "
               f"{row['pages']:5.1f} × a plain page")
 
 

@@ -441,8 +441,10 @@ def write_results(results: list[dict], label: str, settings: dict) -> None:
         if result["costly"]:
             lines += ["", "The costliest anonymous requests found, in process (bench/costly_requests.py: each with a new "
                       f"point, the median of {COSTLY_ROUNDS}), beside a plain page of 50:", "",
-                      "| request | median ms | worst ms | × a plain page |", "|---|---:|---:|---:|"]
-            lines += [f"| {row['request']} | {row['median_ms']} | {row['max_ms']} | {row['pages']} |"
+                      "| request | median kB sent | median ms | worst ms | × a plain page |",
+                      "|---|---:|---:|---:|---:|"]
+            lines += [f"| {row['request']} | {row.get('median_kb', '')} | {row['median_ms']} | {row['max_ms']} | "
+                      f"{row['pages']} |"
                       for row in result["costly"]]
         lines.append("")
     (RESULTS / f"{label}.md").write_text("\n".join(lines))

@@ -1,13 +1,13 @@
 """Big lists made once per instance and sent from a file: the whole address list and the whole CIDR list of
 either family or both (contract §7, §11, §14).
 
-At 1,000,000 nodes the address list is 17 MB and its CIDR blocks about 20 MB; making the blocks costs 0.7 s of
-CPU, and gzip-coding the address list 1 s. Sidecars poll every worker, and each worker had made and kept its own
-copies: the instance peaked at 580 MiB, over a 512 MiB container. Now the first worker that needs a list writes
-it to a file named by a digest of the addresses it is made from, and every worker holding the same addresses
-opens that file and sends it with sendfile(2). Its bytes live once, in the page cache, which the kernel reclaims
-under pressure; no worker's heap holds them. A worker keeps its file open, so the file may be replaced and
-removed while it still serves it.
+At 1,000,000 nodes the address list is 17 MB and its CIDR blocks about 20 MB; making the blocks costs 0.7 s of CPU,
+and gzip-coding the address list took 1 s with zlib (65 ms by ISA-L now). Sidecars poll every worker, and each
+worker had made and kept its own copies: the instance peaked at 580 MiB, over a 512 MiB container. Now the first
+worker that needs a list writes it to a file named by a digest of the addresses it is made from, and every worker
+holding the same addresses opens that file and sends it with sendfile(2). Its bytes live once, in the page cache,
+which the kernel reclaims under pressure; no worker's heap holds them. A worker keeps its file open, so the file may
+be replaced and removed while it still serves it.
 
 A file holds one kind of list (`ADDRESSES` or `CIDR`) as parts named by their families ("4", "6", "4,6"). The
 CIDR file holds the IPv4 blocks, then the IPv6 blocks, and the list of both is the whole file. Each part's gzip
@@ -22,8 +22,9 @@ import os
 import threading
 import time
 import weakref
-import zlib
 from typing import Iterable, Iterator, NamedTuple
+
+from isal import isal_zlib
 
 from readmodel import instance_version
 from readmodel.tagged import Tagged
@@ -31,11 +32,29 @@ from readmodel.tagged import Tagged
 # Lists of other addresses kept on disk for workers yet to catch up (the newest first); older ones are removed
 # (a worker still sending one has it open).
 KEPT = 3
-READ_AT_ONCE = 1 << 20  # bytes read a time where the body cannot go by sendfile (TLS, tests)
+# ...of a list in another order, of which there are 21 kinds (readmodel/nodes.py: NodeTable.ordered_list), each
+# made only when asked for; a worker that finds its own gone makes it again.
+ORDERED_KEPT = 2
+READ_AT_ONCE = 1 << 20  # bytes read a time where the body cannot go by sendfile (TLS, tests), and coded a time
+# ISA-L's level (0-3) for every gzip body, coded while a request waits or once per instance (resources/coding.py).
+GZIP_LEVEL = 1
 BOTH = "4,6"
 # The kinds of list, each in a folder of its own in the instance's lists folder.
 ADDRESSES = "addresses"  # one a line, in id order (what /nodes.txt sends)
 CIDR = "cidr"  # CIDR blocks in address order (aggregate=cidr)
+
+
+def ordered_kind(order: str, descending: bool, families) -> str:
+    """The kind of the whole list of `families` in another order than ascending id (one part, of those
+    families)."""
+    return f"addresses-by-{order}{'-desc' if descending else ''}-{part_name(families)}"
+
+
+def ordered_digest(addresses: str, ids) -> str:
+    """What names such a list: the digest of every address in id order, and the ids in the list's order."""
+    digest = hashlib.sha256(addresses.encode())
+    digest.update(ids.tobytes())
+    return digest.hexdigest()[:32]
 
 
 class Part(NamedTuple):
@@ -66,8 +85,8 @@ class FileBody:
     def opened(self) -> "BodyReader":
         return BodyReader(self)
 
-    def gzipped(self, level: int) -> "FileBody":
-        return self.owner.gzipped(self.name, level)
+    def gzipped(self) -> "FileBody":
+        return self.owner.gzipped(self.name)
 
     def read_all(self) -> bytes:
         return os.pread(self.descriptor, self.length, self.start)
@@ -122,8 +141,8 @@ class ListFile:
         return Tagged(FileBody(self._descriptor(name, self.path, part.start), part.start, part.length, self, name),
                       part.tag)
 
-    def gzipped(self, name: str, level: int) -> FileBody:
-        """Part `name` gzip-coded at `level` as `resources/coding.py` codes any body (the same bytes: mtime 0),
+    def gzipped(self, name: str) -> FileBody:
+        """Part `name` gzip-coded as `resources/coding.py` codes any body (`gzip_coded`: the same bytes),
         made once per instance by whichever worker is first asked."""
         key = f"{name}.gz"
         with self._lock:
@@ -132,7 +151,7 @@ class ListFile:
             coded_path = f"{self.path}.{key}"
             with instance_version.shared.addresses_turn():
                 if not os.path.exists(coded_path):
-                    self._write_gzip(self.body(name).body, coded_path, level)
+                    self._write_gzip(self.body(name).body, coded_path)
                 descriptor = self._descriptor(key, coded_path, 0)
                 if not os.path.exists(f"{self.path}.json"):  # the list was removed as old meanwhile
                     os.remove(coded_path)
@@ -149,20 +168,26 @@ class ListFile:
             return found
 
     @staticmethod
-    def _write_gzip(body: FileBody, path: str, level: int) -> None:
+    def _write_gzip(body: FileBody, path: str) -> None:
         reader, temporary = body.opened(), f"{path}.{os.getpid()}.tmp"
         with open(temporary, "wb") as out:
-            out.writelines(gzip_chunks(iter(lambda: reader.read(READ_AT_ONCE), b""), level))
+            out.writelines(gzip_pieces(iter(lambda: reader.read(READ_AT_ONCE), b"")))
         os.replace(temporary, path)
 
 
-def gzip_chunks(chunks: Iterable[bytes], level: int) -> Iterator[bytes]:
-    """The gzip coding of the bytes of `chunks`, the same bytes however they are cut and on every worker: zlib's
-    own gzip header, which has no file name and time 0 (a coded tag names one sequence of bytes)."""
-    coder = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    for chunk in chunks:
-        yield coder.compress(chunk)
+def gzip_pieces(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The gzip coding of `pieces`, READ_AT_ONCE bytes each but the last, by Intel's ISA-L at GZIP_LEVEL: a gzip
+    header with no file name and time 0, and ISA-L's output depends on where its input is cut, so every worker
+    and instance cuts a body the same way and a gzip tag names one sequence of bytes wherever it was coded."""
+    coder = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS)
+    for piece in pieces:
+        yield coder.compress(piece)
     yield coder.flush()
+
+
+def gzip_coded(body: bytes) -> bytes:
+    view = memoryview(body)
+    return b"".join(gzip_pieces(view[start:start + READ_AT_ONCE] for start in range(0, len(body), READ_AT_ONCE)))
 
 
 def _close_all(descriptors: dict) -> None:
@@ -180,7 +205,7 @@ def addresses_digest(chunks: Iterable[bytes]) -> str:
 
 
 def list_file(kind: str, digest: str, make_parts, whole: str | None = None,
-              directory: str | None = None) -> ListFile:
+              directory: str | None = None, keep: int = KEPT) -> ListFile:
     """The list file of `kind` and `digest`, made by `make_parts()` (an iterable of (name, chunks of bytes))
     unless a worker of this instance has made it already; `whole`: the name of a part that is the whole file."""
     directory = os.path.join(directory or instance_version.shared.lists_directory(), kind)
@@ -190,7 +215,7 @@ def list_file(kind: str, digest: str, make_parts, whole: str | None = None,
             parts = _write(directory, digest, make_parts(), whole)
             found = ListFile(directory, digest, parts)
             found.open()  # before older lists may go
-            _remove_older(directory, keep=KEPT)
+            _remove_older(directory, keep=keep)
         return found
 
 

@@ -109,6 +109,10 @@ class Table:
         """A page in `order=distance` worked out for itself (see NodeTable), or None: from `select`."""
         return None
 
+    def distance_text(self, filters: dict, near, descending: bool):
+        """The text list in `order=distance` worked out for itself (see NodeTable), or None: from `select`."""
+        return None
+
     def measure(self, slots: np.ndarray, near) -> np.ndarray:
         """The distance of each of `slots` from `near`'s point, in whole metres."""
         return metres_from(near, self.coordinates.latitudes[slots], self.coordinates.longitudes[slots])

@@ -2,9 +2,10 @@
 allows it, q-values honoured; each coded body is made once while it is kept.
 
 A representation's gzip body is kept by its ETag (bounded by bytes), so the text list is compressed once per
-data version and worker, not per request. Big bodies get more effort: a 1.4 MB address list is 645 KB at
-level 1 (17 ms) and 567 KB at level 6 (173 ms), paid once per version; a 16 KB page is 1,427 B at level 1
-(20 µs) and 1,185 B at level 6 (70 µs), paid on every varied request.
+data version and worker, not per request. But a body can be new on every request (the address list of a circle
+round a new point), so coding is by Intel's ISA-L: a 1.7 MB address list took 145 ms at zlib's level 6 (857 KB)
+and 24 at its level 1 (932 KB), and takes 6 at ISA-L's level 1 (885 KB; 874 at its level 3, 7 ms); a 17 KB page
+took 0.12 ms at zlib's level 1, 0.03 now (bench/costly_requests.py's gzip-coded cases).
 """
 from __future__ import annotations
 
@@ -15,16 +16,11 @@ from functools import lru_cache
 import falcon
 
 from observability.metrics import NoCounter
-from readmodel.list_files import FileBody, gzip_chunks
+from readmodel.list_files import FileBody, gzip_coded
 
 GZIP = "gzip"
 IDENTITY = "identity"
 MIN_BYTES = 1024  # smaller bodies are sent as they are (a gzip header and trailer alone are 18 bytes)
-BIG_BYTES = 64 * 1024  # from here a body is kept coded, so it is worth level 6
-
-
-def level_for(size: int) -> int:
-    return 6 if size >= BIG_BYTES else 1
 
 
 @lru_cache(maxsize=128)
@@ -70,7 +66,7 @@ def coding_for(req, size: int) -> str:
 
 
 def gzipped(body: bytes) -> bytes:
-    return b"".join(gzip_chunks((body,), level_for(len(body))))
+    return gzip_coded(body)
 
 
 class CodedBodies:
@@ -85,7 +81,7 @@ class CodedBodies:
 
     def gzip(self, key: str, body):
         if isinstance(body, FileBody):  # a list in a file shared by the instance: its gzip form is shared too
-            return body.gzipped(level_for(len(body)))
+            return body.gzipped()
         with self._lock:
             found = self._bodies.get(key)
             if found is not None:

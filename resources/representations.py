@@ -151,6 +151,10 @@ def text_from_database(spec, query, versions) -> tuple[bytes, int]:
 
 def text_from_memory(table, query) -> tuple[bytes, int]:
     """(the text list, Last-Modified) from the node table."""
+    if query.order == "distance" and not query.aggregate:
+        found = table.distance_text(query.filter_values, query.near, query.descending)
+        if found is not None:
+            return found
     matches, _, modified = table.select(query.filter_values, query.order, query.near)
     if query.aggregate:
         body = table.cidr(matches, query.filter_values, query.near)

@@ -15,7 +15,8 @@ def test_the_costly_requests_bench_runs_every_case(throwaway_url):
     run = subprocess.run([sys.executable, "bench/costly_requests.py", throwaway_url, str(ROOT), "2"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = re.findall(r"^(.+?)\s+median\s+([0-9.]+) ms\s+max\s+([0-9.]+) ms\s+([0-9.]+) × a plain page$",
+    rows = re.findall(r"^(.+?)\s+([0-9.]+) kB\s+median\s+([0-9.]+) ms\s+max\s+([0-9.]+) ms\s+([0-9.]+) × a plain page$",
                       run.stdout, re.MULTILINE)
-    assert len(rows) == 10 and rows[0][0] == "a plain page of 50" and rows[0][3] == "1.0", run.stdout
-    assert all(float(median) > 0 and float(worst) >= float(median) for _, median, worst, _ in rows), run.stdout
+    assert len(rows) == 15 and rows[0][0] == "a plain page of 50" and rows[0][4] == "1.0", run.stdout
+    assert all(float(median) > 0 and float(worst) >= float(median) for _, _, median, worst, _ in rows), run.stdout
+    assert float(rows[0][1]) > 1, run.stdout  # a page's size, in kB

@@ -17,9 +17,11 @@ from models.data_version import read_versions
 from models.database import database
 from models.distance import Near
 from models.node_writes import NodeRow, upsert_nodes
+from readmodel.list_files import FileBody
+from readmodel.nodes import SITE_LINES_KEPT
 from readmodel.snapshot import load_snapshot
 from resources.listing import ListQuery
-from resources.representations import page_from_database, page_from_memory
+from resources.representations import page_from_database, page_from_memory, text_from_database, text_from_memory
 from schemas.cidr import address_order, blocks, blocks_in_chunks, cidr_text
 from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
 from tests.helpers import expand_blocks, haversine, memory_text
@@ -27,6 +29,7 @@ from tests.helpers import expand_blocks, haversine, memory_text
 pytestmark = pytest.mark.keeps_rows
 SURAT_SUBURB, SURAT_NEIGHBOUR = 1273618, 13665129  # both at 20.41431, 72.83236 in GeoNames
 CHOSHI, CHOSHI_NEIGHBOUR = 2112802, 2112996  # both at 35.73333, 140.83333
+KHAMIS_MUSHAIT, INDAPUR = 105072, 1269761  # both at latitude 18.3 (42.7° and 73.3° east): one distance from a pole
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 EDGE = 1e-6  # km: a row this close to the circle may fall either side by float rounding; not held to either
 # Points where a radius search goes wrong if written naively: the poles, both sides of the antimeridian,
@@ -97,6 +100,7 @@ def spread_nodes(db):
     cities += [LONDON, MANCHESTER, PARIS, BERLIN, TOKYO]
     # Pairs of cities at the very same point, their nodes' ids interleaved: distances that tie across cities.
     cities += [SURAT_SUBURB, SURAT_NEIGHBOUR] * 3 + [CHOSHI, CHOSHI_NEIGHBOUR] * 2
+    cities += [KHAMIS_MUSHAIT, INDAPUR] * 3  # tie seen from either pole only
     upsert_nodes([NodeRow(line=i, ip=f"198.18.{i // 250}.{i % 250 + 1}" if i % 5 else f"2001:db8::{i:x}",
                           city=city, asn=64496, network=None) for i, city in enumerate(cities)])
     yield
@@ -158,6 +162,57 @@ def test_nodes_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, p
     if order == "distance":
         assert [item["distance"] for item in items] == sorted((item["distance"] for item in items), reverse=descending)
     assert memory_text(snapshot.nodes, q) == spec.sql_lines(q)
+
+
+@SETTINGS
+@given(point=points(), descending=st.booleans(), family=st.sampled_from([(), (4,), (6,), (4, 6)]))
+@example(point=(90.0, 0.0, 20038.0), descending=False, family=())
+@example(point=(90.0, 0.0, 8000.0), descending=True, family=(4,))
+@example(point=(-90.0, 0.0, 20038.0), descending=True, family=())
+@example(point=(20.41431, 72.83236, 20038.0), descending=True, family=(6,))
+def test_a_text_list_in_distance_order_is_what_the_database_finds(snapshot, point, descending, family):
+    """Such a list is joined from the table's addresses laid out site by site (`NodeTable.distance_text`), and
+    mirrored for `direction=desc`; the same bytes and Last-Modified as the database's."""
+    q = near_query(Near(*point), "distance", descending, filters=(("family", family),) if family else ())
+    assert text_from_memory(snapshot.nodes, q) == text_from_database(LISTS["nodes"], q, read_versions(database))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sites_at_one_distance_have_their_nodes_in_id_order_together(snapshot, descending):
+    """Two cities at different points but one distance from the pole: their nodes interleave by id in the list
+    (one site's slice after the other's would not)."""
+    q = near_query(Near(90.0, 0.0, 20038.0), "distance", descending)
+    tied = [node.ip for node in Node.select(Node.ip).where(Node.city.in_([KHAMIS_MUSHAIT, INDAPUR]))
+            .order_by(Node.id.desc() if descending else Node.id)]
+    lines = text_from_memory(snapshot.nodes, q)[0].decode().splitlines()
+    first = lines.index(tied[0])
+    assert lines[first:first + len(tied)] == tied
+    assert text_from_memory(snapshot.nodes, q) == text_from_database(LISTS["nodes"], q, read_versions(database))
+
+
+@pytest.mark.parametrize("order", ["id", "city", "country", "region"])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("family", [(), (4,), (6,)])
+def test_the_whole_list_in_any_order_is_a_file_of_the_instance(snapshot, order, descending, family):
+    """Every address (of a family) in any order is made once per instance and sent from its file
+    (`NodeTable.ordered_list`), as the database lists it."""
+    q = ListQuery(filters=(("family", family),) if family else (), order=order, descending=descending, page=1,
+                  per_page=50, given=(), near=None, aggregate=None)
+    assert isinstance(text_from_memory(snapshot.nodes, q)[0].body, FileBody)
+    assert memory_text(snapshot.nodes, q) == LISTS["nodes"].sql_lines(q)
+
+
+def test_the_addresses_laid_out_by_site_are_bounded_and_made_again_when_asked(snapshot):
+    """Every family set both ways is four times a table's addresses: at most SITE_LINES_KEPT are kept, and a
+    list whose layout went is made again, the same."""
+    table, near = snapshot.nodes, Near(10.0, 20.0, 20038.0)
+    for _ in range(2):
+        for family in ((4,), (6,), (4, 6)):
+            for descending in (False, True):
+                q = near_query(near, "distance", descending, filters=(("family", family),))
+                assert text_from_memory(table, q) == text_from_database(LISTS["nodes"], q, read_versions(database))
+                assert 0 < sum(kept.lines for kept in table._site_lines.values()) <= SITE_LINES_KEPT * len(table)
+    assert len(table._site_lines) < 6
 
 
 @SETTINGS

@@ -76,7 +76,9 @@ def test_every_worker_sends_the_whole_lists_from_the_files_its_instance_made(con
     v4 = b"".join(line for line in addresses if b":" not in line)
     v6 = b"".join(line for line in addresses if b":" in line)
     lists = [("", b"".join(addresses)), ("family=6", v6), ("family=4", v4), ("aggregate=cidr", cidr_text(v4 + v6)),
-             ("aggregate=cidr&family=6", cidr_text(v6)), ("aggregate=cidr&family=4", cidr_text(v4))]
+             ("aggregate=cidr&family=6", cidr_text(v6)), ("aggregate=cidr&family=4", cidr_text(v4)),
+             ("direction=desc", b"".join(reversed(addresses))),
+             ("order=id&direction=desc&family=6", b"".join(line for line in reversed(addresses) if b":" in line))]
     with serve(env) as (base, server):
         wait_for_read_models(base, 2, METRICS_TOKEN)  # else a worker may answer from the database
         for query, expected in lists:
@@ -95,6 +97,9 @@ def test_every_worker_sends_the_whole_lists_from_the_files_its_instance_made(con
         for kind in ("addresses", "cidr"):
             assert sorted(os.path.basename(path).partition(".")[2] for path in made
                           if os.path.basename(os.path.dirname(path)) == kind) == ["", "4,6.gz", "4.gz", "6.gz", "json"]
+        for kind, part in (("addresses-by-id-desc-4,6", "4,6"), ("addresses-by-id-desc-6", "6")):  # another order
+            assert sorted(os.path.basename(path).partition(".")[2] for path in made
+                          if os.path.basename(os.path.dirname(path)) == kind) == ["", f"{part}.gz", "json"]
     assert not os.path.exists(lists_folder[0])  # removed when the instance stops
 
 

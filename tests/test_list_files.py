@@ -6,7 +6,7 @@ import os
 
 from readmodel.list_files import ADDRESSES, BOTH, CIDR, KEPT, ListFile, addresses_digest, list_file
 from readmodel.tagged import content_tag
-from resources.coding import gzipped, level_for
+from resources.coding import gzipped
 
 V4 = [b"192.0.2.0/24\n", b"198.51.100.7/32\n"]
 V6 = [b"2001:db8::/64\n"]
@@ -55,29 +55,30 @@ def test_a_body_is_read_as_a_response_sends_it_a_piece_at_a_time_from_its_own_ra
 
 
 def test_the_gzip_form_is_the_bytes_any_body_gets_and_is_made_once(tmp_path):
-    big = [b"10.%d.%d.0/24\n" % (high, low) for high in range(40) for low in range(250)]  # over 64 KiB: level 6
+    # Over READ_AT_ONCE: coded in two pieces, as any body is.
+    big = [b"10.%d.%d.%d/32\n" % (high, low, last) for high in range(2) for low in range(250) for last in range(256)]
     first = blocks("c" * 32, Maker(v4=big), tmp_path)
     for name in ("4", "6", BOTH):
         body = first.body(name).body
-        coded = first.gzipped(name, level_for(len(body)))
+        coded = first.gzipped(name)
         assert coded.read_all() == gzipped(body.read_all())
         assert gzip.decompress(coded.read_all()) == body.read_all()
     made = os.stat(tmp_path / CIDR / f"{'c' * 32}.{BOTH}.gz")
     second = blocks("c" * 32, Maker(v4=big), tmp_path)
-    second.gzipped(BOTH, 6)
+    second.gzipped(BOTH)
     assert os.stat(tmp_path / CIDR / f"{'c' * 32}.{BOTH}.gz").st_ino == made.st_ino  # opened, not made again
 
 
 def test_old_lists_are_removed_but_a_worker_still_sending_one_reads_all_of_it(tmp_path):
     oldest = blocks("0" * 32, Maker(v6=[b"2001:db8::1/128\n"]), tmp_path)
-    oldest.gzipped(BOTH, 1)
+    oldest.gzipped(BOTH)
     for index in range(1, KEPT + 1):
         blocks(str(index) * 32, Maker(), tmp_path)
     left = sorted(name for name in os.listdir(tmp_path / CIDR) if name.endswith(".json"))
     assert left == [f"{index}" * 32 + ".json" for index in range(1, KEPT + 1)]
     assert not any(name.startswith("0" * 32) for name in os.listdir(tmp_path / CIDR))
     assert oldest.body(BOTH).body.read_all() == b"".join(V4) + b"2001:db8::1/128\n"
-    assert gzip.decompress(oldest.gzipped(BOTH, 1).read_all()) == b"".join(V4) + b"2001:db8::1/128\n"
+    assert gzip.decompress(oldest.gzipped(BOTH).read_all()) == b"".join(V4) + b"2001:db8::1/128\n"
     # Made again when a worker comes to those addresses after all.
     maker = Maker()
     blocks("0" * 32, maker, tmp_path)
@@ -108,7 +109,7 @@ def test_each_kind_of_list_has_its_own_files_and_parts_of_their_own(tmp_path):
 def test_a_list_no_one_refers_to_closes_its_descriptors(tmp_path):
     listed = blocks("d" * 32, Maker(), tmp_path)
     descriptors = [listed.body(name).body.descriptor for name in ("4", "6", BOTH)]
-    descriptors.append(listed.gzipped("4", 1).descriptor)
+    descriptors.append(listed.gzipped("4").descriptor)
     assert all(os.fstat(descriptor) for descriptor in descriptors)
     del listed
     gc.collect()
