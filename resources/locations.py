@@ -7,7 +7,8 @@ from models import City, Country, Region
 from resources.errors import not_found
 from resources.hooks import require_token
 from resources.media import negotiate
-from resources.listing import IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
+from resources.list_query import IntegerFilter, TextFilter
+from resources.listing import ItemResource, ListCollection, ListSpec
 from schemas.locations import city_schema, country_schema, region_schema
 
 REGIONS = ListSpec(

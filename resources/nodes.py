@@ -15,7 +15,8 @@ from resources.conditional import failed_precondition, last_modified_header
 from resources.consistency import DATA_VERSION, min_data_version
 from resources.errors import Problem, not_found
 from resources.hooks import require_permission
-from resources.listing import FamilyFilter, IntegerFilter, ItemResource, ListCollection, ListSpec, TextFilter
+from resources.list_query import FamilyFilter, IntegerFilter, TextFilter
+from resources.listing import ItemResource, ListCollection, ListSpec
 from resources.media import JSON, JSON_ONLY, TEXT, choose, negotiate, negotiate_among
 from resources.representations import record_body, representation
 from schemas.nodes import node_schema, node_write_schema, render_node

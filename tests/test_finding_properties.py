@@ -20,7 +20,7 @@ from models.node_writes import NodeRow, upsert_nodes
 from readmodel.list_files import FileBody
 from readmodel.nodes import SITE_LINES_KEPT
 from readmodel.snapshot import load_snapshot
-from resources.listing import ListQuery
+from resources.list_query import ListQuery
 from resources.representations import page_from_database, page_from_memory, text_from_database, text_from_memory
 from schemas.cidr import address_order, blocks, blocks_in_chunks, cidr_text
 from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO

@@ -1,4 +1,4 @@
-"""The list machinery on its own (resources/listing.py): a declared ListSpec parsing query strings."""
+"""The list machinery on its own (resources/listing.py, list_query.py): a declared ListSpec parsing query strings."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -6,7 +6,7 @@ from falcon import testing
 
 from models.distance import Near
 from resources.errors import Problem
-from resources.listing import ParseMemo
+from resources.list_query import ParseMemo
 from resources.locations import CITIES, REGIONS
 from resources.nodes import NODES
 

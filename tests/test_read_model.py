@@ -17,7 +17,7 @@ from models.database import database
 from models.distance import Near
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.snapshot import load_snapshot
-from resources.listing import ListQuery
+from resources.list_query import ListQuery
 from resources.representations import page_from_database, page_from_memory
 from tests.helpers import memory_text
 from tests.conftest import BERLIN, LONDON, LOS_ANGELES, MANCHESTER, NEW_YORK, PARIS, SYDNEY, TOKYO
