@@ -1,4 +1,4 @@
-"""API key commands: createkey, keys, revokekey (README, "API keys for machines")."""
+"""API key commands: createkey, keys, revokekey (docs/api.md, "API keys for machines")."""
 from datetime import timedelta
 
 from commands.users import NAME_TOKEN, CommandError, find_user, guarded

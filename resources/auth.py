@@ -75,7 +75,7 @@ class Login:
         token_response(resp, self.tokens.issue(user, auth_time=int(moment)))
 
     def exchange_key(self, req, resp, key: str, now, address: str) -> None:
-        """An API key for a token: no password, no one-time password (the key stands for both; README)."""
+        """An API key for a token: no password, no one-time password (the key stands for both; docs/api.md)."""
         moment = now.timestamp()
         keys = (f"address:{address}",)  # a key is not guessable: only the address's own limit applies
         attempt = record_attempt(keys, moment)

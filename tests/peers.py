@@ -25,7 +25,7 @@ def server_binary(name: str) -> str | None:
 
 INITDB, PG_CTL = server_binary("initdb"), server_binary("pg_ctl")
 PGBOUNCER = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
-# What the README tells a deployment to set in PgBouncer, beside transaction pooling: retry a failed server
+# What docs/operations.md tells a deployment to set in PgBouncer, beside transaction pooling: retry a failed server
 # login after 1 s, not 15 (after a PostgreSQL restart every query waits that long otherwise, past a client's
 # timeout), and give up on a query waiting for a server connection after 5 s (a 503 the client can retry).
 RECOMMENDED_PGBOUNCER = {"server_login_retry": "1", "server_connect_timeout": "5", "query_wait_timeout": "5"}

@@ -1,4 +1,5 @@
-"""The README's shell blocks read as a reader would: commands in order, each with what the README shows under it.
+"""The shell blocks of the README and docs/ read as a reader would: commands in order, each with what the
+document shows under it.
 
 A command is a line (continued by a trailing backslash) outside a comment; the comment lines right under it
 (`# {...}`, `# HTTP/1.1 201 Created`, lines of a list) are what it shows. A block beginning `#!` is one script.
@@ -22,11 +23,12 @@ class Command:
     text: str
     section: str
     line: int
+    document: str = "README.md"
     shown: list[str] = field(default_factory=list)
     script: bool = False
 
     def __str__(self):
-        return f"README line {self.line} ({self.section}): {self.text.splitlines()[0]}"
+        return f"{self.document} line {self.line} ({self.section}): {self.text.splitlines()[0]}"
 
 
 def shell_blocks(readme: str):
@@ -44,11 +46,11 @@ def shell_blocks(readme: str):
             block.append(line)
 
 
-def commands(readme: str) -> list[Command]:
+def commands(readme: str, document: str = "README.md") -> list[Command]:
     found = []
     for section, start, lines in shell_blocks(readme):
         if lines and lines[0].startswith("#!"):
-            found.append(Command("\n".join(lines) + "\n", section, start, script=True))
+            found.append(Command("\n".join(lines) + "\n", section, start, document, script=True))
             continue
         current, pending = None, ""
         for offset, line in enumerate(lines):
@@ -64,7 +66,7 @@ def commands(readme: str) -> list[Command]:
                 number = start + offset
             pending += line + "\n"
             if not line.endswith("\\"):
-                current = Command(pending.rstrip("\n"), section, number)
+                current = Command(pending.rstrip("\n"), section, number, document)
                 found.append(current)
                 pending = ""
     return found

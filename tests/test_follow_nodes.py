@@ -1,4 +1,4 @@
-"""The README's sidecar (deploy/follow-nodes.py), run for real against gunicorn: it follows the change feed,
+"""docs/api.md's sidecar (deploy/follow-nodes.py), run for real against gunicorn: it follows the change feed,
 and reads the whole list again when the feed says the history is gone (410)."""
 import signal
 import subprocess

@@ -120,7 +120,7 @@ def test_a_chunked_body_is_refused_with_411(config, db):
 def test_honcho_runs_the_procfile_as_a_developer_would(config, db, tmp_path):
     """`honcho run python manage.py release` then `honcho start web`, with the settings in an env file
     (honcho and `heroku local` read .env; `honcho start` alone would also start `release`, and stop `web`
-    when `release` exits: the README says to start `web` alone)."""
+    when `release` exits: docs/operations.md says to start `web` alone)."""
     import os
     import signal
     import subprocess

@@ -226,7 +226,7 @@ def test_distinct_urls_cannot_grow_a_worker_past_its_cache(config, nodes):
 def test_slow_clients_behind_nginx_do_not_stall_the_service(config, db, tmp_path):
     """Six clients trickling headers or a body a byte at a time hold nginx connections, not the two sync
     workers: every /ping meanwhile is answered at once. (Straight to gunicorn, two such clients stop it:
-    hence the README's rule, a buffering proxy in front.)"""
+    hence docs/operations.md's rule, a buffering proxy in front.)"""
     env = procfile_env(config.database_url, workers=2, HOST="127.0.0.1", TRUSTED_PROXY_HOPS="1")
     with serve(env) as (base, _), nginx_in_front(tmp_path, int(env["PORT"])) as front:
         listen = int(front.rsplit(":", 1)[1])

@@ -102,7 +102,7 @@ def test_the_statement_timeout_holds_through_pgbouncer_and_stays_in_its_transact
 
 
 def test_postgresql_restarted_behind_pgbouncer_costs_seconds_of_503_and_never_a_500(tmp_path):
-    """PostgreSQL restarted for real behind a real PgBouncer with the README's settings, under reads and writes
+    """PostgreSQL restarted for real behind a real PgBouncer with docs/operations.md's settings, under reads and writes
     on two workers: every failure is a 503 with Retry-After, and everything answers again within seconds."""
     missing = cluster_missing() or (PGBOUNCER is None and "pgbouncer is not installed")
     if missing:

@@ -1,6 +1,6 @@
 """What keeps a worker's read model small (issue 22): shared pieces kept once, one full build at a time in an
 instance, and the old node table let go before a new one is built. The sizes themselves are measured by
-`bench/run.py` (README, Memory)."""
+`bench/run.py` (docs/performance.md, Memory)."""
 import fcntl
 import gc
 import threading

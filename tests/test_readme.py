@@ -1,8 +1,8 @@
-"""Every command and request the README shows, run as written on what `make run` serves.
+"""Every command and request the README and docs/ show, run as written on what `make run` serves.
 
 A copy of this checkout (sharing its .venv) runs `make run` on a free port, as a newcomer would: it migrates,
 loads the reference data and the 1,000 demo nodes and serves (with `DATABASE_URL` set to a throwaway database
-on the PostgreSQL run). The README's shell blocks are then run in order with `sh`, `localhost:8000` pointed at
+on the PostgreSQL run). The shell blocks of DOCUMENTS are then run in order with `sh`, `localhost:8000` pointed at
 that port and the placeholders a reader fills in (`<the password you chose>`, `<the ETag you got>`, ...) filled
 in the same way; `createuser` is answered on a terminal (a pseudo-terminal), as its prompts need. What the
 README shows under a command must be what it prints (tests/readme_commands.py), every command must exit 0 and
@@ -34,6 +34,8 @@ from tests.readme_commands import Command, commands, inline_comment, shown_match
 
 pytestmark = [pytest.mark.slow]
 
+# What a reader follows, in this order: the README, then docs/ (the first user and token are made in api.md).
+DOCUMENTS = ("README.md", "docs/operations.md", "docs/api.md", "docs/performance.md", "docs/testing.md")
 # Commands a test cannot run, and why (matched at the start of the command).
 NOT_RUN = {
     "make run": "this test's server is `make run` itself",
@@ -273,7 +275,7 @@ def test_every_readme_command_runs_as_written_on_make_runs_demo(demo, tmp_path, 
     copy, port, log, env = demo
     reader = Reader(copy, port, log, env, tmp_path)
     run, not_run = 0, []
-    for command in commands((copy / "README.md").read_text()):
+    for command in (found for document in DOCUMENTS for found in commands((copy / document).read_text(), document)):
         reason = next((why for start, why in NOT_RUN.items() if command.text.lstrip().startswith(start)), None)
         if reason:
             not_run.append(f"{command}: {reason}")
@@ -286,7 +288,7 @@ def test_every_readme_command_runs_as_written_on_make_runs_demo(demo, tmp_path, 
             reader.run(command)
             run += 1
     with capsys.disabled():
-        print(f"\nREADME: {run} commands run as written; not run:\n  " + "\n  ".join(not_run))
+        print(f"\nREADME and docs/: {run} commands run as written; not run:\n  " + "\n  ".join(not_run))
     assert run >= 30
 
 
