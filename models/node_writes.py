@@ -327,16 +327,15 @@ def create_node(row: NodeRow, changes=None) -> int:
     return node_id
 
 
-def update_node(node_id: int, fields: dict, check, changes=None) -> bool:
-    """`fields` (any of ip, city, asn, network) written to the node, after `check(node_id)` (which may raise, as a
-    failed If-Match does); True when anything changed (updated_at moves only then). NodeMissing, AddressTaken,
-    UnknownCity."""
+def update_node(node_id: int, fields: dict, changes=None) -> bool:
+    """`fields` (any of ip, city, asn, network) written to the node; True when anything changed (updated_at
+    moves only then). NodeMissing, AddressTaken, UnknownCity. A caller with preconditions checks them first,
+    in the same write transaction (resources/nodes.py)."""
     with write_transaction():
         current = database.execute_sql(
             f"SELECT ip, city_id, asn, network FROM node WHERE id = {database.param}", (node_id,)).fetchone()
         if current is None:
             raise NodeMissing(node_id)
-        check(node_id)
         before = dict(zip(WRITABLE, current))
         after = {**before, **fields}
         if after == before:
@@ -358,13 +357,12 @@ def update_node(node_id: int, fields: dict, check, changes=None) -> bool:
     return True
 
 
-def delete_node(node_id: int, check, changes=None) -> None:
-    """The node removed, after `check(node_id)`. NodeMissing."""
+def delete_node(node_id: int, changes=None) -> None:
+    """The node removed. NodeMissing."""
     with write_transaction():
         found = database.execute_sql(f"SELECT ip FROM node WHERE id = {database.param}", (node_id,)).fetchone()
         if found is None:
             raise NodeMissing(node_id)
-        check(node_id)
         database.execute_sql(f"DELETE FROM node WHERE id = {database.param}", (node_id,))
         (changes or NO_LOG).record("removed", node_id, found[0])
         prune_change_log()

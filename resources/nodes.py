@@ -160,15 +160,18 @@ class NodeItem(ItemResource):
 
     on_head = on_get
 
-    def check(self, req):
-        """The If-Match and If-None-Match preconditions, against the node as stored now (inside the write's
-        transaction)."""
-        def holds(node_id: int) -> None:
-            current = stored_node(node_id)
-            reason = failed_precondition(req, current)
-            if reason is not None:
-                raise Problem(412, reason, headers={"ETag": current.etag_header})
-        return holds
+    @staticmethod
+    def require_preconditions(req, node_id: int) -> None:
+        """If-Match and If-None-Match against the node as stored now: called first in the write's transaction,
+        whose lock keeps it so until the write. A request without them reads nothing here."""
+        if req.get_header("If-Match") is None and req.get_header("If-None-Match") is None:
+            return
+        current = stored_node(node_id)
+        if current is None:
+            raise NodeMissing(node_id)
+        reason = failed_precondition(req, current)
+        if reason is not None:
+            raise Problem(412, reason, headers={"ETag": current.etag_header})
 
     @falcon.before(require_permission(WRITE))
     @falcon.before(negotiate_among(JSON_ONLY))
@@ -177,7 +180,8 @@ class NodeItem(ItemResource):
         fields = load_json(req, node_write_schema, media_types=(MERGE_PATCH, JSON), partial=True)
         try:
             with change_log(req) as changes, write_transaction() as write:
-                update_node(node, fields, self.check(req), changes)
+                self.require_preconditions(req, node)
+                update_node(node, fields, changes)
                 found = stored_node(node)
         except NodeMissing:
             raise not_found(f"No node with id {node}.") from None
@@ -193,7 +197,8 @@ class NodeItem(ItemResource):
         min_data_version(req)
         try:
             with change_log(req) as changes, write_transaction() as write:
-                delete_node(node, self.check(req), changes)
+                self.require_preconditions(req, node)
+                delete_node(node, changes)
         except NodeMissing:
             raise not_found(f"No node with id {node}.") from None
         committed(resp, self.representations, write)

@@ -15,10 +15,6 @@ CITIES = [LONDON, PARIS, BERLIN, NEW_YORK, TOKYO]
 ADDRESSES = [f"192.0.2.{last}" for last in range(1, 9)] + [f"2001:db8::{last:x}" for last in range(1, 9)]
 
 
-def no_check(_node_id):
-    pass
-
-
 def version_now(client) -> int:
     return int(client.simulate_get("/nodes", query_string="perPage=1").headers["x-data-version"])
 
@@ -70,11 +66,11 @@ def test_the_feed_replayed_onto_the_old_list_gives_the_new_list(anonymous, db, o
         if action == "create" and free:
             create_node(NodeRow(line=0, ip=free[index % len(free)], city=city))
         elif ids and action == "delete":
-            delete_node(ids[index % len(ids)], no_check)
+            delete_node(ids[index % len(ids)])
         elif ids and action == "city":
-            update_node(ids[index % len(ids)], {"city": city}, no_check)
+            update_node(ids[index % len(ids)], {"city": city})
         elif ids and action == "address" and free:
-            update_node(ids[index % len(ids)], {"ip": free[index % len(free)]}, no_check)
+            update_node(ids[index % len(ids)], {"ip": free[index % len(free)]})
     after, now = listed(anonymous, query)
     nodes, reached = replayed(anonymous, before, at, query, per_page)
     assert reached == now and nodes == after
@@ -83,8 +79,8 @@ def test_the_feed_replayed_onto_the_old_list_gives_the_new_list(anonymous, db, o
 def test_a_change_is_followed_by_action(anonymous, nodes):
     start = version_now(anonymous)
     node_id = create_node(NodeRow(line=0, ip="203.0.113.70", city=LONDON))
-    update_node(node_id, {"city": PARIS}, no_check)
-    delete_node(node_id, no_check)
+    update_node(node_id, {"city": PARIS})
+    delete_node(node_id)
     page = anonymous.simulate_get("/nodes/changes", query_string=f"after={start}")
     assert [(entry["action"], entry["node"]["city"]["id"]) for entry in page.json["data"]] == \
         [("created", LONDON), ("updated", PARIS), ("removed", PARIS)]
@@ -150,9 +146,9 @@ def test_entries_cut_from_the_read_models_cities_are_the_bytes_the_database_path
 
     start = version_now(anonymous)
     created = create_node(NodeRow(line=0, ip="2001:db8::77", city=TOKYO, asn=64500, network='Quote " and Ünïcode'))
-    update_node(created, {"city": NEW_YORK, "asn": None, "network": None}, no_check)
-    update_node(nodes[0].id, {"network": "Example\\Backslash"}, no_check)
-    delete_node(nodes[1].id, no_check)
+    update_node(created, {"city": NEW_YORK, "asn": None, "network": None})
+    update_node(nodes[0].id, {"network": "Example\\Backslash"})
+    delete_node(nodes[1].id)
     rows = changes_between(start, version_now(anonymous), {}, 1000)
     assert len(rows) == 4
     snapshot = read_model.current()

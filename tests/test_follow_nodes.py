@@ -14,10 +14,6 @@ from tests.conftest import LONDON, PARIS
 from tests.live_server import ROOT, get, procfile_env, serve
 
 
-def no_check(_node_id):
-    pass
-
-
 def served(base: str) -> str:
     return "".join(sorted(f"{line}\n" for line in get(f"{base}/nodes.txt?family=4")[2].decode().splitlines()))
 
@@ -45,8 +41,8 @@ def test_the_sidecar_follows_changes_and_starts_over_when_history_is_gone(config
             until_equal(out, base)
             added = create_node(NodeRow(line=0, ip="203.0.113.80", city=LONDON))
             until_equal(out, base, present=["203.0.113.80"])
-            update_node(added, {"ip": "203.0.113.81", "city": PARIS}, no_check)
-            delete_node(nodes[1].id, no_check)
+            update_node(added, {"ip": "203.0.113.81", "city": PARIS})
+            delete_node(nodes[1].id)
             create_node(NodeRow(line=0, ip="2001:db8:8::1", city=LONDON))  # not IPv4: not in its file
             until_equal(out, base, present=["203.0.113.81"], absent=["203.0.113.80", nodes[1].ip])
             sidecar.send_signal(signal.SIGSTOP)  # away for a while: meanwhile a change, and its history goes

@@ -15,14 +15,10 @@ from tests.conftest import LONDON, PARIS
 BIG = 2**40 + 7  # above what the read model holds, far below what the column holds
 
 
-def no_check(_node_id):
-    pass
-
-
 def next_id() -> int:
     """The id the next node gets (that node is created, and removed again)."""
     node_id = create_node(NodeRow(line=0, ip="203.0.113.250", city=LONDON))
-    delete_node(node_id, no_check)
+    delete_node(node_id)
     return node_id
 
 
@@ -30,14 +26,14 @@ def test_the_highest_id_is_not_handed_out_again_after_its_node_is_deleted(db):
     ids = []
     for _ in range(6):
         node_id = create_node(NodeRow(line=0, ip="203.0.113.9", city=LONDON))
-        delete_node(node_id, no_check)
+        delete_node(node_id)
         ids.append(node_id)
     assert ids == sorted(set(ids))
 
 
 def test_a_deleted_nodes_id_is_not_found_afterwards_even_when_another_node_is_created(anonymous, db):
     first = create_node(NodeRow(line=0, ip="203.0.113.9", city=LONDON))
-    delete_node(first, no_check)
+    delete_node(first)
     second = create_node(NodeRow(line=0, ip="203.0.113.10", city=PARIS))
     assert second > first
     assert anonymous.simulate_get(f"/nodes/{first}").status_code == 404
@@ -140,7 +136,7 @@ def test_the_migration_keeps_ids_and_never_hands_out_one_used_before_it(sqlite_a
     assert [row for row in old.execute_sql("SELECT id, ip FROM node ORDER BY id")] == [(1, "192.0.2.1"),
                                                                                     (2, "192.0.2.2")]
     assert create_node(NodeRow(line=0, ip="192.0.2.4", city=LONDON)) == 4
-    delete_node(4, no_check)
+    delete_node(4)
     assert create_node(NodeRow(line=0, ip="192.0.2.5", city=LONDON)) == 5
     # The triggers came back with the table: every change is still logged and counted.
     logged = [node_id for (node_id,) in old.execute_sql("SELECT node_id FROM node_change ORDER BY version")]
