@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import falcon
 
 from config import Config
-from config.logs import AccessLog
 from models import connect_database, releases_per_request
 from models.data_version import VersionAhead
+from observability.logs import AccessLog
 from observability.metrics import Metrics
 from readmodel.store import ReadModel
 from resources.auth import Login, Refresh

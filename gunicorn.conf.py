@@ -9,7 +9,7 @@ import tempfile
 import time
 
 from config import Config, ConfigError
-from config.logs import LOGGING, lighten_logging, startup_failed
+from observability.logs import LOGGING, lighten_logging, startup_failed
 from readmodel.heap import tune_malloc
 # Imported by every worker (after PROMETHEUS_MULTIPROC_DIR is set below: prometheus_client reads it once).
 PRELOADED = ("numpy", "falcon", "peewee", "playhouse.pool", "marshmallow", "psycopg2", "jwt", "pyotp", "orjson",

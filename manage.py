@@ -11,8 +11,8 @@ import peewee
 
 from commands import api_keys, import_nodes, migrate, release, seed, users
 from config import Config, ConfigError
-from config.logs import request_id
 from models import connect_database
+from observability.logs import request_id
 
 # name -> (help, add_arguments(parser) or None, run(args) -> exit status)
 COMMANDS = {**migrate.COMMANDS, **release.COMMANDS, **seed.COMMANDS, **import_nodes.COMMANDS, **users.COMMANDS,

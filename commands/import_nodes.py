@@ -11,11 +11,11 @@ import sys
 
 from marshmallow import ValidationError
 
-from config.logs import changes_logged
 from models.base import MAX_ID
 from models.node import MAX_ASN
 from models.node_writes import (NodeRow, TooManyRemovals, UnknownAddresses, UnknownCity, remove_nodes, sync_nodes,
                                 upsert_nodes)
+from observability.logs import changes_logged
 from schemas.fields import NETWORK_NAME, canonical_address
 
 ACTOR = "manage.py"

@@ -5,9 +5,9 @@ import time
 
 import falcon
 
-from config.logs import AccessLog, request_id
-from observability.metrics import Metrics
 from models import database
+from observability.logs import AccessLog, request_id
+from observability.metrics import Metrics
 from resources.client import address_of, client_address
 
 # Where process_response leaves the matched route template in the WSGI environment.

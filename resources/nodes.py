@@ -2,13 +2,13 @@
 through the API (§10): POST /nodes, PATCH and DELETE /nodes/{id}, with `nodes:write`."""
 import falcon
 
-from config.logs import changes_logged
 from models import City, Country, Node, Region
 from models.data_version import read_versions
 from models.database import database, write_transaction
 from models.base import MAX_NODE_ID
 from models.node import MAX_ASN
 from models.node_writes import AddressTaken, NodeMissing, NodeRow, UnknownCity, create_node, delete_node, update_node
+from observability.logs import changes_logged
 from resources.bodies import MERGE_PATCH, load_json
 from resources.coding import GZIP, coding_for, gzipped
 from resources.conditional import failed_precondition, last_modified_header

@@ -26,7 +26,7 @@ from gunicorn import util
 from gunicorn.http import errors
 from gunicorn.workers.sync import SyncWorker
 
-from config.logs import stdout_lines
+from observability.logs import stdout_lines
 
 ACCESS_LINES_HELD_SECONDS = 0.1
 # While standing aside, a worker looks again this often whether its build is done.

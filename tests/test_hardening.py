@@ -19,8 +19,8 @@ import falcon
 import jwt
 import pytest
 
-from config.logs import JsonFormatter, RequestIdFilter
 from models import LoginFailure, User
+from observability.logs import JsonFormatter, RequestIdFilter
 from security.tokens import TokenService
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
 from tests.helpers import manage, write_csv

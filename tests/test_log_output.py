@@ -1,11 +1,11 @@
-"""Log lines on stdout (config/logs.py): written at once, or, while a busy server holds access lines, together
+"""Log lines on stdout (observability/logs.py): written at once, or, while a busy server holds access lines, together
 and in the order written."""
 import json
 import logging
 
 import pytest
 
-from config.logs import LOGGING, AccessLog, StdoutHandler, stdout_lines
+from observability.logs import LOGGING, AccessLog, StdoutHandler, stdout_lines
 
 
 @pytest.fixture
@@ -77,4 +77,4 @@ def test_held_lines_wait_at_most_the_hold_and_a_bounded_size(held, capsys, monke
 
 
 def test_logging_goes_through_the_same_output():
-    assert LOGGING["handlers"]["stdout"]["class"] == "config.logs.StdoutHandler"
+    assert LOGGING["handlers"]["stdout"]["class"] == "observability.logs.StdoutHandler"

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from config import Config
-from config.logs import JsonFormatter, RequestIdFilter
+from observability.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import JWT_SECRET, PASSWORD, make_user
 from tests.helpers import OTP_SECRET, bearer, otp_at
 

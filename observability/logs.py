@@ -165,7 +165,7 @@ LOGGING = {
     "filters": {"request_id": {"()": RequestIdFilter}},
     "formatters": {"json": {"()": JsonFormatter}},
     "handlers": {
-        "stdout": {"class": "config.logs.StdoutHandler", "formatter": "json", "filters": ["request_id"]},
+        "stdout": {"class": "observability.logs.StdoutHandler", "formatter": "json", "filters": ["request_id"]},
     },
     "root": {"level": "INFO", "handlers": ["stdout"]},
     "loggers": {
