@@ -3,15 +3,12 @@
 Each backend gets a fresh database, migrated and seeded with the real reference data once.
 Nodes are written by the tests that need them and removed after every test.
 """
-import functools
 import os
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
 import pytest
+from hypothesis import settings
 
 from app import create_app, make_read_model
 from commands.migrate import migrate
@@ -20,33 +17,17 @@ from config import Config
 from models import ApiKey, LoginFailure, Node, User, connect_database, dating
 from models.database import open_database
 from models.node_writes import NodeRow, upsert_nodes
-from security.passwords import hash_password
 from security.tokens import TokenService
 from tests.contract import ContractClient
+from tests.data import (BERLIN, FRESHNESS, JWT_SECRET, LONDON, LOS_ANGELES, MANCHESTER, NEW_YORK, PARIS, SYDNEY, TOKYO,
+                        make_user, throwaway_postgres)
+
+# Hypothesis: every property's examples in CI, a fifth of them elsewhere (tests.helpers.examples scales them).
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("dev", max_examples=20)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 POSTGRES_SKIP = "PostgreSQL skipped: set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it"
-
-# Real GeoNames cities used by the test nodes.
-LONDON, MANCHESTER, PARIS, BERLIN = 2643743, 2643123, 2988507, 2950159
-NEW_YORK, LOS_ANGELES, TOKYO, SYDNEY = 5128581, 5368361, 1850147, 2147714
-
-
-def _throwaway_postgres(base_url: str):
-    """A new database on the server TEST_DATABASE_URL names; yields its URL, drops it after."""
-    name = f"perfops_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(base_url)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(base_url)
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
@@ -56,11 +37,7 @@ def database_url(request, tmp_path_factory):
     base_url = os.environ.get("TEST_DATABASE_URL")
     if not base_url:
         pytest.skip(POSTGRES_SKIP)
-    yield from _throwaway_postgres(base_url)
-
-
-JWT_SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
-PASSWORD = "correct horse battery staple"
+    yield from throwaway_postgres(base_url)
 
 
 class FakeClock:
@@ -108,7 +85,7 @@ def throwaway_url(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path}/throwaway.sqlite3"
     else:
-        yield from _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
+        yield from throwaway_postgres(os.environ["TEST_DATABASE_URL"])
 
 
 @pytest.fixture(scope="session")
@@ -126,20 +103,6 @@ def db(config):
     seed(report=lambda *_: None)
     yield database
     database.close_all() if hasattr(database, "close_all") else database.close()
-
-
-@functools.cache
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once for the whole run
-
-
-def make_user(username="bob@example.com", *, role="trial", permissions=(), otp_secret=None, active=True):
-    user = User(username=username, username_key=username.casefold(), name=f"{username} Example",
-                email=username if "@" in username else f"{username}@example.com", role=role,
-                password_hash=password_hash(), totp_secret=otp_secret, active=active)
-    user.permissions = permissions
-    user.save()
-    return user
 
 
 @pytest.fixture(scope="session")
@@ -234,10 +197,6 @@ def other_app(db):
 
     yield build
     connect_database(None, db)
-
-
-# How long a worker may rely on what it learnt about an account or API key, in the revocation tests.
-FRESHNESS = 60.0
 
 
 @pytest.fixture

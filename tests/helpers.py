@@ -6,25 +6,22 @@ import json
 import math
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import jwt
 import pyotp
+from hypothesis import settings
 
 from models import DataVersion
-from tests.conftest import JWT_SECRET
+from tests.data import JWT_SECRET
+from tests.live_server import run_manage
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = "application/problem+json"
 OTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-def manage(config, *args, stdin=None):
-    """manage.py as an operator runs it, against the run's database."""
-    env = {**os.environ, "DATABASE_URL": config.database_url}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+def manage(config, *args, stdin=None) -> subprocess.CompletedProcess:
+    """manage.py as an operator runs it, against the run's database; what it did, success or not."""
+    return run_manage({**os.environ, "DATABASE_URL": config.database_url}, *args, stdin=stdin)
 
 
 def write_csv(tmp_path, text, name="nodes.csv"):
@@ -97,3 +94,11 @@ def memory_text(table, query) -> bytes:
     body = text_from_memory(table, query)[0]
     body = body.body if isinstance(body, Tagged) else body
     return body.read_all() if isinstance(body, FileBody) else body
+
+
+def examples(thorough: int) -> int:
+    """How many examples a property gets: `thorough` under the `ci` Hypothesis profile (.ci/run sets
+    HYPOTHESIS_PROFILE=ci), a fifth of them (at least 10) under `dev`, the default, so that `make test` on a
+    laptop stays quick (conftest.py registers both)."""
+    return max(10, thorough * settings.default.max_examples // 100)
+

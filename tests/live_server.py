@@ -42,10 +42,15 @@ def procfile_env(database_url: str, workers: int = 3, **extra) -> dict:
     return env
 
 
+def run_manage(env: dict, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`manage.py` run as an operator would, in `env`."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
 def manage(env: dict, *args, stdin: str | None = None) -> str:
-    """Runs `manage.py` as an operator would; its output, once it has succeeded."""
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
-                            capture_output=True, text=True, timeout=120)
+    """`manage.py`'s output, once it has succeeded."""
+    result = run_manage(env, *args, stdin=stdin)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

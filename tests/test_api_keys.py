@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from models import ApiKey, Node
-from tests.conftest import FRESHNESS, LONDON, make_user
+from tests.data import FRESHNESS, LONDON, make_user
 from tests.helpers import assert_problem, bearer, claims_of, manage, refresh
 
 NEW_NODE = {"ip": "198.51.100.77", "city": LONDON}

@@ -9,7 +9,7 @@ from models.database import database, write_transaction
 from models.node_changes import changed_node_ids, prune_change_log
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.snapshot import load_snapshot
-from tests.conftest import BERLIN, LONDON, PARIS, TOKYO
+from tests.data import BERLIN, LONDON, PARIS, TOKYO
 
 
 def versions():

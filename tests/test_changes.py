@@ -8,8 +8,8 @@ from models import Node
 from models.database import write_transaction
 from models.node_changes import prune_change_log
 from models.node_writes import NodeRow, create_node, delete_node, update_node
-from tests.conftest import BERLIN, LONDON, NEW_YORK, PARIS, TOKYO
-from tests.helpers import assert_problem
+from tests.data import BERLIN, LONDON, NEW_YORK, PARIS, TOKYO
+from tests.helpers import assert_problem, examples
 
 CITIES = [LONDON, PARIS, BERLIN, NEW_YORK, TOKYO]
 ADDRESSES = [f"192.0.2.{last}" for last in range(1, 9)] + [f"2001:db8::{last:x}" for last in range(1, 9)]
@@ -50,7 +50,7 @@ operations = st.lists(st.tuples(st.sampled_from(["create", "address", "city", "d
                                 st.integers(0, len(ADDRESSES) - 1), st.sampled_from(CITIES)), max_size=25)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=operations, query=st.sampled_from(["", "country=GB,FR", "family=6", "country=JP,US&family=4",
                                                      "city=" + str(PARIS)]),
        per_page=st.sampled_from([1, 3, 1000]))

@@ -7,7 +7,7 @@ import pytest
 
 from models.node_writes import NodeRow, upsert_nodes
 from resources.coding import MIN_BYTES, CodedBodies, weights
-from tests.conftest import LONDON
+from tests.data import LONDON
 from tests.helpers import assert_problem
 
 GZIP = {"Accept-Encoding": "gzip"}
@@ -101,7 +101,7 @@ def test_a_body_is_coded_once_while_it_is_kept():
 
 def test_a_write_answers_in_the_coding_asked_for_and_either_tag_is_its_if_match(app, config, clock, nodes):
     from security.tokens import TokenService
-    from tests.conftest import make_user
+    from tests.data import make_user
     from tests.contract import ContractClient
 
     user = make_user("coder", permissions=["nodes:write"])

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from models import City, Country, DataVersion, Node, Region
-from tests.conftest import BERLIN, LONDON, PARIS
-from tests.helpers import ROOT, data_version, manage, write_csv
+from tests.data import BERLIN, LONDON, PARIS
+from tests.helpers import data_version, manage, write_csv
+from tests.live_server import ROOT
 
 def test_migrate_is_idempotent(config, db):
     result = manage(config, "migrate")

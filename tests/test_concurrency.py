@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from models import City, Node
 from models.node_writes import NodeRow, upsert_nodes
-from tests.conftest import LONDON, PARIS
+from tests.data import LONDON, PARIS
 from tests.contract import ContractClient
-from tests.helpers import ROOT, write_csv
+from tests.helpers import write_csv
+from tests.live_server import ROOT
 
 pytestmark = __import__("pytest").mark.slow
 
@@ -98,7 +99,7 @@ def test_two_api_writers_and_an_importer_at_once(config, db, tmp_path):
     import urllib.request
 
     from security.tokens import TokenService
-    from tests.conftest import BERLIN, TOKYO, make_user
+    from tests.data import BERLIN, TOKYO, make_user
     from tests.live_server import procfile_env, serve
 
     user = make_user("concurrent", permissions=["nodes:write"])

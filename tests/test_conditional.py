@@ -9,7 +9,7 @@ import pytest
 from models import Node
 from models.dating import COMMIT_MARGIN
 from models.node_writes import NodeRow, upsert_nodes
-from tests.conftest import LOS_ANGELES, NEW_YORK, TOKYO
+from tests.data import LOS_ANGELES, NEW_YORK, TOKYO
 
 HTTP_DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
                        r"\d\d:\d\d:\d\d GMT$")

@@ -18,7 +18,7 @@ from models.node_writes import NodeRow, upsert_nodes
 from readmodel.instance_version import InstanceVersion
 from readmodel.store import ReadModel
 from security.tokens import TokenService
-from tests.conftest import JWT_SECRET, LONDON, PARIS, make_user
+from tests.data import JWT_SECRET, LONDON, PARIS, make_user
 from tests.contract import ContractClient
 from tests.helpers import assert_problem
 from tests.live_server import procfile_env, serve

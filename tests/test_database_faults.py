@@ -12,7 +12,7 @@ from app import create_app, make_read_model
 from config import Config
 from models import Node, connect_database
 from models.database import open_database
-from tests.conftest import JWT_SECRET
+from tests.data import JWT_SECRET
 from tests.contract import ContractClient
 from tests.peers import cluster_missing, throwaway_cluster
 

@@ -63,7 +63,7 @@ def test_malformed_accept_does_not_break_the_service(client):
 
 def test_an_unreachable_database_is_503_with_retry_after(other_app, token, clock):
     from config import Config
-    from tests.conftest import JWT_SECRET
+    from tests.data import JWT_SECRET
 
     # Nothing listens on port 1: the connection is refused at once.
     client = other_app(Config(database_url="postgresql://postgres@127.0.0.1:1/none", retry_after=7,

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from tests.conftest import LONDON, MANCHESTER
+from tests.data import LONDON, MANCHESTER
 from tests.helpers import assert_problem, expand_blocks, haversine
 
 FRANKFURT = "50.1109,8.6821"

@@ -23,14 +23,14 @@ from readmodel.snapshot import load_snapshot
 from resources.list_query import ListQuery
 from resources.representations import page_from_database, page_from_memory, text_from_database, text_from_memory
 from schemas.cidr import address_order, blocks, blocks_in_chunks, cidr_text
-from tests.conftest import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
-from tests.helpers import expand_blocks, haversine, memory_text
+from tests.data import BERLIN, LONDON, MANCHESTER, PARIS, TOKYO
+from tests.helpers import examples, expand_blocks, haversine, memory_text
 
 pytestmark = pytest.mark.keeps_rows
 SURAT_SUBURB, SURAT_NEIGHBOUR = 1273618, 13665129  # both at 20.41431, 72.83236 in GeoNames
 CHOSHI, CHOSHI_NEIGHBOUR = 2112802, 2112996  # both at 35.73333, 140.83333
 KHAMIS_MUSHAIT, INDAPUR = 105072, 1269761  # both at latitude 18.3 (42.7° and 73.3° east): one distance from a pole
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 EDGE = 1e-6  # km: a row this close to the circle may fall either side by float rounding; not held to either
 # Points where a radius search goes wrong if written naively: the poles, both sides of the antimeridian,
 # the whole sphere, the smallest radius.
@@ -55,7 +55,7 @@ def address_sets(draw):
     return addresses
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(addresses=address_sets())
 @example(addresses={"0.0.0.0", "255.255.255.255", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"})
 @example(addresses={f"192.0.2.{i}" for i in range(256)} | {"2001:db8::"})
@@ -73,7 +73,7 @@ def test_cidr_blocks_cover_exactly_the_addresses(addresses):
             ipaddress.ip_address(a) for a in addresses if ipaddress.ip_address(a).version == version))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(addresses=address_sets(), at_once=st.integers(1, 8), family=st.sampled_from([4, 6]))
 def test_blocks_made_a_chunk_at_a_time_are_the_blocks_of_the_whole(addresses, at_once, family):
     """A chunk never cuts a run of consecutive addresses, so the blocks are the same however the lines are cut."""

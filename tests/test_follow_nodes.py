@@ -10,7 +10,7 @@ import pytest
 from models.database import write_transaction
 from models.node_changes import prune_change_log
 from models.node_writes import NodeRow, create_node, delete_node, update_node
-from tests.conftest import LONDON, PARIS
+from tests.data import LONDON, PARIS
 from tests.live_server import ROOT, get, procfile_env, serve
 
 

@@ -14,9 +14,9 @@ from models import Node
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.store import ReadModel
 from security.tokens import TokenService
-from tests.conftest import LONDON, PARIS, make_user
-from tests.live_server import get, procfile_env, serve
-from tests.helpers import ROOT, write_csv
+from tests.data import LONDON, PARIS, make_user
+from tests.helpers import write_csv
+from tests.live_server import ROOT, get, procfile_env, serve
 
 
 class Ticks:

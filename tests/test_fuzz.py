@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.contract import DOCUMENT
+from tests.helpers import examples
 
-EXAMPLES = 400
+EXAMPLES = examples(400)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 PATHS = [path.replace("{country}", "GB").replace("{region}", "154").replace("{city}", "2643743")
          .replace("{node}", "1") for path in DOCUMENT["paths"]]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LONDON, PARIS, TOKYO, PASSWORD
+from tests.data import LONDON, PARIS, TOKYO, PASSWORD
 from tests.live_server import ROOT, manage, procfile_env, serve
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,7 @@ from schemas.cidr import cidr_text
 from server.worker import ProblemSyncWorker
 
 from models import ServiceSecret
-from tests.conftest import PASSWORD, make_user
+from tests.data import PASSWORD, make_user
 from tests.live_server import ROOT, get, gunicorn_master, post_json, procfile_command, procfile_env, run_release, \
     serve, wait_for_read_models, wait_for_workers
 

@@ -22,7 +22,7 @@ import pytest
 from models import LoginFailure, User
 from observability.logs import JsonFormatter, RequestIdFilter
 from security.tokens import TokenService
-from tests.conftest import JWT_SECRET, PASSWORD, make_user
+from tests.data import JWT_SECRET, PASSWORD, make_user
 from tests.helpers import manage, write_csv
 from tests.live_server import NGINX, ROOT, get, nginx_in_front, procfile_env, serve, wait_for_workers
 

@@ -9,7 +9,7 @@ import urllib.request
 import orjson
 import pytest
 
-from tests.conftest import PASSWORD, make_user
+from tests.data import PASSWORD, make_user
 from tests.live_server import get, post_json, procfile_env, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.keeps_rows]

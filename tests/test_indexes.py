@@ -11,8 +11,9 @@ from models.distance import Near, kilometres
 from readmodel import blob as blob_module
 from readmodel.blob import Blob
 from readmodel.index import Coordinates, Groups, Ordering, search_keys
+from tests.helpers import examples
 
-SETTINGS = settings(max_examples=200, deadline=None)
+SETTINGS = settings(max_examples=examples(200), deadline=None)
 
 
 @st.composite
@@ -104,7 +105,7 @@ def test_the_grid_at_the_antimeridian_and_the_poles():
     assert math.isclose(grid.within(Near(0.0, 179.9, 1.0))[1][0], 0)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=st.lists(st.binary(max_size=6), min_size=1, max_size=60), data=st.data())
 def test_joined_rows_are_the_rows_one_after_the_other_in_any_order(rows, data):
     """A few runs are sliced, rows mostly on their own are gathered by numpy (Blob._gathered), several passes

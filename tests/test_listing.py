@@ -9,6 +9,7 @@ from resources.errors import Problem
 from resources.list_query import ParseMemo
 from resources.locations import CITIES, REGIONS
 from resources.nodes import NODES
+from tests.helpers import examples
 
 
 def parse(spec, query: str):
@@ -117,7 +118,7 @@ def remembered_load(spec, params: dict):
         return error.messages
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.dictionaries(st.sampled_from(sorted(PARAMETER_VALUES)), st.integers(0, 6), max_size=6))
 def test_parameters_loaded_once_load_as_the_schema_loads_them(choices):
     params = {name: PARAMETER_VALUES[name][index % len(PARAMETER_VALUES[name])] for name, index in choices.items()}

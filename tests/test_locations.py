@@ -1,7 +1,7 @@
 """Regions, countries and cities: shapes, filters, orderings and single records (contract §2, §3)."""
 import pytest
 
-from tests.conftest import LONDON
+from tests.data import LONDON
 
 REGION_IDS = {15, 14, 17, 18, 11, 29, 13, 5, 21, 143, 30, 35, 34, 145, 151, 154, 39, 155, 53, 54, 57, 61, 10}
 

@@ -7,7 +7,7 @@ import pytest
 from app import create_app
 from models import LoginFailure, User
 from security import passwords
-from tests.conftest import PASSWORD, make_user
+from tests.data import PASSWORD, make_user
 from tests.contract import ContractClient
 from tests.helpers import OTP_SECRET, claims_of, login, otp_at
 

@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from config import Config
-from tests.conftest import JWT_SECRET
+from tests.data import JWT_SECRET
 from tests.contract import ContractClient
 from tests.live_server import procfile_env, scrape, serve, status_of, wait_for_read_models, wait_for_workers
 

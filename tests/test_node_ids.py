@@ -10,7 +10,7 @@ from models import Node, connect_database
 from models.database import database, is_postgres
 from models.node_writes import NodeRow, create_node, delete_node, sync_nodes, upsert_nodes
 from readmodel.nodes import MAX_NODE_ID as READ_MODEL_MAX_NODE_ID
-from tests.conftest import LONDON, PARIS
+from tests.data import LONDON, PARIS
 
 BIG = 2**40 + 7  # above what the read model holds, far below what the column holds
 

@@ -6,7 +6,7 @@ import pytest
 
 from models import Node
 from security.tokens import TokenService
-from tests.conftest import BERLIN, LONDON, PARIS, TOKYO, make_user
+from tests.data import BERLIN, LONDON, PARIS, TOKYO, make_user
 from tests.contract import ContractClient
 from tests.helpers import assert_problem
 

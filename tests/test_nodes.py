@@ -3,7 +3,7 @@ import pytest
 
 from models import City, Node
 from models.node_writes import NodeRow, upsert_nodes
-from tests.conftest import BERLIN, LONDON, PARIS, TOKYO
+from tests.data import BERLIN, LONDON, PARIS, TOKYO
 
 TEXT = "text/plain; charset=utf-8"
 

@@ -16,6 +16,7 @@ from resources.locations import CITIES, COUNTRIES, REGIONS
 from resources.nodes import NODES
 from tests.contract import DOCUMENT, _escape, _validate
 from tests.parameter_dependencies import keep, query_values, rules_of
+from tests.helpers import examples
 
 LISTS = {"/regions": REGIONS, "/countries": COUNTRIES, "/cities": CITIES, "/nodes": NODES, "/nodes.txt": NODES}
 
@@ -78,7 +79,7 @@ def test_the_lists_with_dependent_parameters_state_them():
             assert item["head"]["x-dependencies"] == item["get"]["x-dependencies"]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_combination_is_a_400_exactly_when_it_breaks_a_stated_dependency(client, data):
     """`x-dependencies` is the whole truth: any choice of the list's parameters (each with a documented value)
@@ -99,7 +100,7 @@ def test_a_combination_is_a_400_exactly_when_it_breaks_a_stated_dependency(clien
     assert client.simulate_get(path, query_string=urlencode(mended)).status_code == 200, mended
 
 
-def examples():
+def document_examples():
     """Every media-type example in the document, with the pointer of its schema."""
     found = []
 
@@ -115,7 +116,7 @@ def examples():
     return found
 
 
-@pytest.mark.parametrize("pointer, example", examples())
+@pytest.mark.parametrize("pointer, example", document_examples())
 def test_examples_match_their_schemas(pointer, example):
     _validate(pointer, example, f"the example at {pointer}")
 
@@ -144,7 +145,7 @@ def _accepted(client, parameter: str, value: str) -> bool:
     return result.status_code == 200
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.text(alphabet=' ",aBé\t\x00\x7f', max_size=10))
 # Values of quotes alone: `""""""` is the value `""` (accepted), `" "` and `""` are empty (refused).
 @example(value='""""""')
@@ -157,7 +158,7 @@ def test_the_text_list_pattern_is_exactly_what_the_service_accepts(client, value
     assert bool(pattern.search(value)) == _accepted(client, "name", value)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.text(alphabet='0129+-" ,x.\t', max_size=10))
 def test_the_integer_list_pattern_is_exactly_what_the_service_accepts(client, value):
     pattern = re.compile(DOCUMENT["components"]["schemas"]["IntegerList"]["pattern"])
@@ -173,7 +174,7 @@ DIGITS = st.one_of(st.text(alphabet="0", max_size=22), st.from_regex(r"\A0{0,19}
                    st.sampled_from(["90", "91", "180", "181", "20038", "20039", "20037", "8" * 21]))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(latitude=_number(DIGITS), longitude=_number(DIGITS), separator=st.sampled_from([",", ", ", ";"]))
 @example(latitude="90.0", longitude="-180", separator=",")
 @example(latitude="90.01", longitude="0", separator=",")
@@ -189,7 +190,7 @@ def test_the_point_pattern_is_exactly_what_the_service_accepts(anonymous, latitu
     assert bool(pattern.search(value)) == (answer.status_code == 200), (value, answer.text)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(radius=_number(DIGITS))
 @example(radius="20038.000")
 @example(radius="20038.001")
@@ -248,13 +249,13 @@ def test_the_node_address_schema_agrees_with_the_service_at_the_edges(writer, te
     _address_agrees_with_the_schema(writer, text)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(address_spellings(), st.text(alphabet="0123456789abcdefABCDEF:.%", max_size=24)))
 def test_the_node_address_schema_is_exactly_what_the_service_accepts(writer, text):
     _address_agrees_with_the_schema(writer, text)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.one_of(st.integers(0, 10**19).map(str), st.integers(2**63 - 10**4, 2**63 + 10**4).map(str),
                        st.text(alphabet="0129 \t-+.", max_size=21)))
 @example(value=str(2**63 - 1))

@@ -6,7 +6,7 @@ import pytest
 
 from config import Config
 from observability.logs import JsonFormatter, RequestIdFilter
-from tests.conftest import JWT_SECRET, PASSWORD, make_user
+from tests.data import JWT_SECRET, PASSWORD, make_user
 from tests.helpers import OTP_SECRET, bearer, otp_at
 
 

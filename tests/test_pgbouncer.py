@@ -16,7 +16,7 @@ import pytest
 from config import Config
 from models.database import open_database
 from security import totp
-from tests.conftest import LONDON, PASSWORD, make_user
+from tests.data import LONDON, PASSWORD, make_user
 from tests.helpers import otp_at
 from tests.live_server import ROOT, get, post_json, procfile_env, serve, status_of
 from tests.peers import PGBOUNCER, RECOMMENDED_PGBOUNCER, cluster_missing, pgbouncer, throwaway_cluster

@@ -19,11 +19,11 @@ from models.node_writes import NodeRow, upsert_nodes
 from readmodel.snapshot import load_snapshot
 from resources.list_query import ListQuery
 from resources.representations import page_from_database, page_from_memory
-from tests.helpers import memory_text
-from tests.conftest import BERLIN, LONDON, LOS_ANGELES, MANCHESTER, NEW_YORK, PARIS, SYDNEY, TOKYO
+from tests.helpers import examples, memory_text
+from tests.data import BERLIN, LONDON, LOS_ANGELES, MANCHESTER, NEW_YORK, PARIS, SYDNEY, TOKYO
 
 pytestmark = pytest.mark.keeps_rows
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 # Cities with names that tie across countries and that are not ASCII, for orderings by name.
 TIED_AND_UNICODE = ["Springfield", "San José", "København", "Zürich", "Łódź", "São Paulo", "İstanbul", "Ōsaka"]
 

@@ -18,7 +18,7 @@ from models.node_writes import NodeRow, upsert_nodes
 from readmodel.instance_version import InstanceVersion
 from readmodel.pieces import SharedPieces
 from readmodel.store import ReadModel
-from tests.conftest import BERLIN
+from tests.data import BERLIN
 from tests.helpers import data_version
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, _throwaway_postgres
+from tests.data import PASSWORD, throwaway_postgres
 from tests.live_server import NGINX, ROOT, free_port, status_of
 from tests.readme_commands import Command, commands, inline_comment, shown_matches
 
@@ -66,7 +66,7 @@ def demo(database_url, tmp_path_factory):
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "JWT_SECRET", "PORT")}
     with contextlib.ExitStack() as stack:
         if database_url.startswith("postgres"):
-            env["DATABASE_URL"] = stack.enter_context(contextlib.contextmanager(_throwaway_postgres)(
+            env["DATABASE_URL"] = stack.enter_context(contextlib.contextmanager(throwaway_postgres)(
                 os.environ["TEST_DATABASE_URL"]))
         port = free_port()
         log = folder / "make-run.log"

@@ -10,7 +10,8 @@ from models import City, Country, Node, Region
 from resources.representations import list_body, record_body
 from schemas.nodes import node_head, node_place, node_schema, node_tail, render_node, timestamp_seconds, \
     timestamp_text
-from tests.conftest import LONDON
+from tests.data import LONDON
+from tests.helpers import examples
 
 addresses = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
 networks = st.one_of(st.none(), st.text(max_size=40), st.just('quote " backslash \\ tab \t é 🙂'))
@@ -18,7 +19,7 @@ times = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12
     lambda moment: moment.replace(microsecond=0))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(node_id=st.integers(1, 2**31 - 1), ip=addresses, asn=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
        network=networks, created=times, updated=times)
 def test_a_node_from_its_pieces_is_what_the_schema_writes(db, node_id, ip, asn, network, created, updated):
@@ -48,7 +49,7 @@ def test_bodies_are_the_envelopes_of_the_contract():
 
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.text())
 def test_a_link_parameter_is_encoded_as_urlencode_encodes_it(value):
     from urllib.parse import urlencode

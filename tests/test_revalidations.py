@@ -10,7 +10,7 @@ from app import LISTS, create_app
 from models.node_writes import NodeRow, upsert_nodes
 from readmodel.store import ReadModel
 from resources import revalidations
-from tests.conftest import PARIS
+from tests.data import PARIS
 from tests.contract import ContractClient
 
 FRESHNESS = 30.0

@@ -3,7 +3,7 @@ DATA_FRESHNESS, without a database query per read. Revoked by the real commands 
 import pytest
 
 from models import Node
-from tests.conftest import FRESHNESS, LONDON, PASSWORD, make_user
+from tests.data import FRESHNESS, LONDON, PASSWORD, make_user
 from tests.helpers import bearer, manage
 
 NEW_NODE = {"ip": "198.51.100.123", "city": LONDON}

@@ -6,7 +6,7 @@ from falcon import testing
 
 from app import create_app
 from models import User
-from tests.conftest import JWT_SECRET, PASSWORD, make_user
+from tests.data import JWT_SECRET, PASSWORD, make_user
 from tests.contract import ContractClient
 from tests.helpers import b64, claims_of, login, refresh
 

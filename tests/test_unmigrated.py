@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import _throwaway_postgres
+from tests.data import throwaway_postgres
 from tests.live_server import procfile_env, run_release, serve
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ def empty_database_url(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    yield from _throwaway_postgres(os.environ["TEST_DATABASE_URL"])
+    yield from throwaway_postgres(os.environ["TEST_DATABASE_URL"])
 
 
 def answer(url: str, method: str = "GET", body: bytes | None = None, headers=None):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from models import User
 from security.passwords import verify_password
-from tests.conftest import PASSWORD, make_user
+from tests.data import PASSWORD, make_user
 from tests.helpers import manage
 
 ROOT = Path(__file__).resolve().parent.parent
