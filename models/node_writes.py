@@ -1,6 +1,7 @@
 """Writing nodes: one transaction, new addresses inserted, changed ones updated in place.
 
-The statements are written here once per batch size rather than built by peewee per batch: building a
+One node (the API's writes) is written through the Node model. Many (imports) go by statements written here
+once per batch size rather than built by peewee per batch: building a
 500-row INSERT took two thirds of an import (measured: 14 of 24 s for 100,000 rows). On PostgreSQL a large
 write goes through COPY into a temporary table and one INSERT ... SELECT, since formatting and planning
 huge VALUES lists cost more than the insert itself (68 µs a row in 5,000-row statements). Writers hold the
@@ -13,7 +14,7 @@ from functools import cache
 
 from models.base import chunks
 from models.database import database, is_postgres, write_transaction
-from models.node import naive_utc_now
+from models.node import Node, naive_utc_now
 from models.node_changes import prune_change_log
 
 # From this many rows, PostgreSQL writes through COPY.
@@ -305,8 +306,7 @@ WRITABLE = ("ip", "city", "asn", "network")
 
 
 def node_of_address(ip: str) -> int | None:
-    row = database.execute_sql(f"SELECT id FROM node WHERE ip = {database.param}", (ip,)).fetchone()
-    return row[0] if row else None
+    return Node.select(Node.id).where(Node.ip == ip).scalar()
 
 
 def create_node(row: NodeRow, changes=None) -> int:
@@ -319,9 +319,8 @@ def create_node(row: NodeRow, changes=None) -> int:
         if place is None:
             raise UnknownCity(row)
         now = naive_utc_now()
-        node_id = database.execute_sql(
-            f"INSERT INTO node ({', '.join(COLUMNS)}) VALUES ({marks(len(COLUMNS))}) RETURNING id",
-            (row.ip, row.asn, row.network, row.city, *place, now, now)).fetchone()[0]
+        node_id = Node.insert(ip=row.ip, asn=row.asn, network=row.network, city=row.city, country=place[0],
+                              region=place[1], created_at=now, updated_at=now).execute()
         (changes or NO_LOG).record("created", node_id, row.ip)
         prune_change_log()
     return node_id
@@ -332,8 +331,7 @@ def update_node(node_id: int, fields: dict, changes=None) -> bool:
     moves only then). NodeMissing, AddressTaken, UnknownCity. A caller with preconditions checks them first,
     in the same write transaction (resources/nodes.py)."""
     with write_transaction():
-        current = database.execute_sql(
-            f"SELECT ip, city_id, asn, network FROM node WHERE id = {database.param}", (node_id,)).fetchone()
+        current = Node.select(Node.ip, Node.city, Node.asn, Node.network).where(Node.id == node_id).tuples().first()
         if current is None:
             raise NodeMissing(node_id)
         before = dict(zip(WRITABLE, current))
@@ -347,11 +345,9 @@ def update_node(node_id: int, fields: dict, changes=None) -> bool:
         place = places_of({after["city"]}).get(after["city"])
         if place is None:
             raise UnknownCity(NodeRow(line=0, ip=after["ip"], city=after["city"]))
-        p = database.param
-        database.execute_sql(
-            f"UPDATE node SET ip = {p}, city_id = {p}, country_id = {p}, region_id = {p}, asn = {p}, network = {p}, "
-            f"updated_at = {p} WHERE id = {p}",
-            (after["ip"], after["city"], *place, after["asn"], after["network"], naive_utc_now(), node_id))
+        (Node.update(ip=after["ip"], city=after["city"], country=place[0], region=place[1], asn=after["asn"],
+                     network=after["network"], updated_at=naive_utc_now())
+         .where(Node.id == node_id).execute())
         (changes or NO_LOG).record("updated", node_id, after["ip"])
         prune_change_log()
     return True
@@ -360,9 +356,9 @@ def update_node(node_id: int, fields: dict, changes=None) -> bool:
 def delete_node(node_id: int, changes=None) -> None:
     """The node removed. NodeMissing."""
     with write_transaction():
-        found = database.execute_sql(f"SELECT ip FROM node WHERE id = {database.param}", (node_id,)).fetchone()
-        if found is None:
+        ip = Node.select(Node.ip).where(Node.id == node_id).scalar()
+        if ip is None:
             raise NodeMissing(node_id)
-        database.execute_sql(f"DELETE FROM node WHERE id = {database.param}", (node_id,))
-        (changes or NO_LOG).record("removed", node_id, found[0])
+        Node.delete().where(Node.id == node_id).execute()
+        (changes or NO_LOG).record("removed", node_id, ip)
         prune_change_log()
