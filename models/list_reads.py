@@ -1,6 +1,6 @@
 """A list read from the database (contract §3, §11): what the read model (readmodel/) answers from memory,
 answered by SQL while it builds, and what it is tested against. `SqlReads` is part of every `ListSpec` and
-reads its declaration: `select`, `key`, `filters`, `orderings`, `render`, `updated`, `text`, `near`.
+reads its declaration: `rows`, `key`, `filters`, `orderings`, `render`, `updated`, `text`, `near`.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class SqlReads:
 
     def all_records(self):
         """Every row in key order, as the schema dumps them (an iterable)."""
-        return self._records() if self._records else self.select().order_by(self.key).iterator()
+        return self._records() if self._records else self.rows().order_by(self.key).iterator()
 
     def keys_in_order(self, order: str) -> list:
         """Every key, ascending in `order` as the database sorts it."""
@@ -90,7 +90,7 @@ class SqlReads:
 
     def sql_rows(self, keys: list, metres=None) -> list[bytes]:
         """The rendered rows of those `keys` that exist, in that order (with their distances, if given)."""
-        records = {getattr(record, self.key.name): record for record in self.select().where(self.key.in_(keys))}
+        records = {getattr(record, self.key.name): record for record in self.rows().where(self.key.in_(keys))}
         if metres is not None:
             metres = np.array([distance for key, distance in zip(keys, metres.tolist()) if key in records])
         return with_distances([self.render(records[key]) for key in keys if key in records], metres)

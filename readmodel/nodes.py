@@ -644,7 +644,7 @@ class NodeTable(Table):
     def filter_slots(self, name: str, values) -> np.ndarray:
         """No group index for two filters, 16 bytes a node less (16 MiB a worker at 1,000,000 nodes): an id is
         found by a binary search of the id ordering, and a family is a pass over its column (about 1 ms at
-        1,000,000; the result is kept with the query's, `Table.select`)."""
+        1,000,000; the result is kept with the query's, `Table.selection`)."""
         if name == "id":
             found = self._slots_of_ids(sorted(values))
             return np.sort(found[found >= 0]).astype(np.int32)

@@ -61,13 +61,13 @@ class Table:
 
     # --- answering ------------------------------------------------------------------------------
 
-    def select(self, filters: dict, order: str, near=None) -> Selection:
+    def selection(self, filters: dict, order: str, near=None) -> Selection:
         """The slots matching every filter ({name: normalised values}) and within `near` (a Near or None),
         ascending in `order`; with `near`, also the distance of each in metres."""
         if near is not None and order != "distance" and near.holds_everything():
             # A circle round the whole sphere holds the rows the same query without it holds, from any point:
             # that result (kept, not measured); a page's distances are measured for its rows (`measure`).
-            return self.select(filters, order)
+            return self.selection(filters, order)
         if not filters and near is None:
             return Selection(self.orderings[order].slots, None, self.last_modified)
         key = (tuple(sorted(filters.items())), order, near)
@@ -106,11 +106,11 @@ class Table:
         return slots, metres
 
     def distance_page(self, filters: dict, near, descending: bool, offset: int, count: int):
-        """A page in `order=distance` worked out for itself (see NodeTable), or None: from `select`."""
+        """A page in `order=distance` worked out for itself (see NodeTable), or None: from `selection`."""
         return None
 
     def distance_text(self, filters: dict, near, descending: bool):
-        """The text list in `order=distance` worked out for itself (see NodeTable), or None: from `select`."""
+        """The text list in `order=distance` worked out for itself (see NodeTable), or None: from `selection`."""
         return None
 
     def measure(self, slots: np.ndarray, near) -> np.ndarray:

@@ -24,13 +24,13 @@ from schemas.query import list_query_schema, near_fields
 class ListSpec(QueryParsing, SqlReads):
     """One list, declared: parsed by QueryParsing, read from the database by SqlReads."""
 
-    def __init__(self, *, name: str, select: Callable[[], ModelSelect], key: Field, filters: dict,
+    def __init__(self, *, name: str, rows: Callable[[], ModelSelect], key: Field, filters: dict,
                  orderings: dict, default_order: str, schema: Schema, item_filter: str,
                  render: Callable | None = None, updated: Field | None = None, text: Field | None = None,
                  records: Callable | None = None, near: tuple[Field, Field] | None = None,
                  aggregates: tuple = ()):
         self.name = name
-        self.select = select  # the rows with what their representation joins in
+        self.rows = rows  # the query of the rows, with what their representation joins in
         self.key = key  # the primary key: the final tie-break of every ordering
         self.filters = filters
         self.orderings = orderings

@@ -13,7 +13,7 @@ from schemas.locations import city_schema, country_schema, region_schema
 
 REGIONS = ListSpec(
     name="regions",
-    select=lambda: Region.select(),
+    rows=lambda: Region.select(),
     key=Region.id,
     filters={
         "id": IntegerFilter(Region.id),
@@ -28,7 +28,7 @@ REGIONS = ListSpec(
 
 COUNTRIES = ListSpec(
     name="countries",
-    select=lambda: Country.select(Country, Region.id, Region.name).join(Region),
+    rows=lambda: Country.select(Country, Region.id, Region.name).join(Region),
     key=Country.code,
     filters={
         "code": TextFilter(Country.code, str.upper),
@@ -55,7 +55,7 @@ def city_records():
 
 CITIES = ListSpec(
     name="cities",
-    select=lambda: (
+    rows=lambda: (
         City.select(City, Country.code, Country.name, Region.id, Region.name)
         .join(Country).switch(City).join(Region)
     ),

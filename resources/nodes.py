@@ -25,7 +25,7 @@ WRITE = "nodes:write"
 
 NODES = ListSpec(
     name="nodes",
-    select=lambda: (
+    rows=lambda: (
         Node.select(Node, City.id, City.name, City.latitude, City.longitude,
                     Country.code, Country.name, Region.id, Region.name)
         .join(City).switch(Node).join(Country).switch(Node).join(Region)

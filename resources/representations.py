@@ -128,7 +128,7 @@ def page_from_memory(table, query) -> tuple[list, int, int]:
         if found is not None:
             slots, metres, total, modified = found
             return table.render(slots, metres), total, modified
-    matches, metres, modified = table.select(query.filter_values, query.order, query.near)
+    matches, metres, modified = table.selection(query.filter_values, query.order, query.near)
     slots = page_of(matches, query.descending, query.offset, query.per_page)
     if metres is not None:
         metres = page_of(metres, query.descending, query.offset, query.per_page)
@@ -155,7 +155,7 @@ def text_from_memory(table, query) -> tuple[bytes, int]:
         found = table.distance_text(query.filter_values, query.near, query.descending)
         if found is not None:
             return found
-    matches, _, modified = table.select(query.filter_values, query.order, query.near)
+    matches, _, modified = table.selection(query.filter_values, query.order, query.near)
     if query.aggregate:
         body = table.cidr(matches, query.filter_values, query.near)
     else:

@@ -99,7 +99,7 @@ def test_a_reader_catching_up_during_concurrent_writers_misses_nothing(db):
     snapshot = load_snapshot(LISTS, snapshot)
     fresh = load_snapshot(LISTS, snapshot, catch_up=False)
     for order in ("id", "city"):
-        assert snapshot.nodes.ips.join(snapshot.nodes.select({}, order)[0]) == \
-            fresh.nodes.ips.join(fresh.nodes.select({}, order)[0])
-    assert [row for row in snapshot.nodes.render(snapshot.nodes.select({}, "id")[0])] == \
-        [row for row in fresh.nodes.render(fresh.nodes.select({}, "id")[0])]
+        assert snapshot.nodes.ips.join(snapshot.nodes.selection({}, order)[0]) == \
+            fresh.nodes.ips.join(fresh.nodes.selection({}, order)[0])
+    assert [row for row in snapshot.nodes.render(snapshot.nodes.selection({}, "id")[0])] == \
+        [row for row in fresh.nodes.render(fresh.nodes.selection({}, "id")[0])]

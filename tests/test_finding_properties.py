@@ -238,7 +238,7 @@ def test_cities_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, 
     near = Near(*point)
     inside, edge = brute_force(City.select(City.id, City.latitude, City.longitude).tuples(), near)
     table = snapshot.tables["cities"]
-    slots, metres, _ = table.select({}, "distance", near)
+    slots, metres, _ = table.selection({}, "distance", near)
     found = dict(zip([orjson.loads(row)["id"] for row in table.render(slots)], (metres / 1000).tolist()))
     assert_found(found, inside, edge)
     by_database = LISTS["cities"].sql_near(near_query(near, "distance"))
