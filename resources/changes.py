@@ -24,7 +24,7 @@ from readmodel.snapshot import read_transaction
 from resources.consistency import min_data_version
 from resources.errors import Problem, bad_request
 from resources.media import JSON
-from resources.representations import Answer, representation
+from resources.representations import Answer, Representation
 from schemas.fields import DecimalInteger
 from schemas.nodes import node_head, node_tail, render_node, timestamp_text
 
@@ -73,7 +73,7 @@ class NodeChanges:
                 + orjson.dumps({"version": reached, "next": following}) + b"}")
         modified = max([row[2] for row in rows[:per_page]], default=versions.reference_changed_at)
         link = f'<{following}>; rel="next"' if following else None  # RFC 8288, as on the paginated lists
-        self.representations.send(req, resp, Answer(representation(body, JSON, modified, link), versions.data),
+        self.representations.send(req, resp, Answer(Representation.of(body, JSON, modified, link), versions.data),
                                   private=False)
 
     on_head = on_get
@@ -102,7 +102,7 @@ class NodeChanges:
         if snapshot is None or after != snapshot.versions.data or at_least > after:
             return False
         body = b'{"data":[],"meta":{"version":%d,"next":null}}' % after
-        answer = Answer(representation(body, JSON, snapshot.versions.reference_changed_at), after)
+        answer = Answer(Representation.of(body, JSON, snapshot.versions.reference_changed_at), after)
         self.representations.send(req, resp, answer, private=False)
         return True
 

@@ -16,7 +16,7 @@ from config import PROJECT_ROOT
 from resources.coding import gzipped
 from resources.conditional import send_representation
 from resources.errors import not_found
-from resources.representations import representation
+from resources.representations import Representation
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi.yaml"
 # Swagger UI's distribution, shipped inside the pinned swagger-ui-py package: no CDN, works offline. Found
@@ -48,7 +48,7 @@ class StaticBody:
     """A body that never changes while the process runs, its validators, and its gzip form once asked for."""
 
     def __init__(self, body: bytes, content_type: str, last_modified: int):
-        self.representation = representation(body, content_type, last_modified)
+        self.representation = Representation.of(body, content_type, last_modified)
         self._gzip: bytes | None = None
         self._lock = threading.Lock()
 

@@ -18,7 +18,7 @@ from resources.hooks import require_permission
 from resources.list_query import FamilyFilter, IntegerFilter, TextFilter
 from resources.listing import ItemResource, ListCollection, ListSpec
 from resources.media import JSON, JSON_ONLY, TEXT, choose, negotiate, negotiate_among
-from resources.representations import record_body, representation
+from resources.representations import Representation, record_body
 from schemas.nodes import node_schema, node_write_schema, render_node
 
 WRITE = "nodes:write"
@@ -61,7 +61,7 @@ def stored_node(node_id: int):
     rows = NODES.sql_rows([node_id])
     if not rows:
         return None
-    return representation(record_body(rows[0]), JSON, NODES.sql_record_modified(node_id, read_versions(database)))
+    return Representation.of(record_body(rows[0]), JSON, NODES.sql_record_modified(node_id, read_versions(database)))
 
 
 def committed(resp, representations, write) -> None:

@@ -43,6 +43,18 @@ class Representation:
     settled_header: str | None  # Last-Modified once that second is settled, else None (resources/conditional.py)
     link_header: str | None = None  # a page's links to its neighbours (RFC 8288)
 
+    @classmethod
+    def of(cls, body: bytes, content_type: str, last_modified: int, link_header: str | None = None
+           ) -> "Representation":
+        """`body` with its validators: its content tag (a kept body comes with it, hashed once) and
+        Last-Modified."""
+        if isinstance(body, Tagged):
+            body, tag = body
+        else:
+            tag = content_tag(body)
+        return cls(body, content_type, tag, last_modified, len(body), f'"{tag}"', f'"{tag}-gzip"',
+                   http_date(last_modified + 1) if settled(last_modified) else None, link_header)
+
     def without_body(self) -> "Representation":
         return Representation(None, self.content_type, self.etag, self.last_modified, self.size, self.etag_header,
                               self.gzip_etag_header, self.settled_header, self.link_header)
@@ -51,16 +63,6 @@ class Representation:
 class Answer(NamedTuple):
     representation: Representation | None  # None: no such record
     data_version: int  # the data it was made from (X-Data-Version)
-
-
-def representation(body: bytes, content_type: str, last_modified: int, link_header: str | None = None
-                   ) -> Representation:
-    if isinstance(body, Tagged):  # a kept body, hashed once
-        body, tag = body
-    else:
-        tag = content_tag(body)
-    return Representation(body, content_type, tag, last_modified, len(body), f'"{tag}"', f'"{tag}-gzip"',
-                          http_date(last_modified + 1) if settled(last_modified) else None, link_header)
 
 
 def list_body(rows: list, meta: dict) -> bytes:
@@ -186,7 +188,7 @@ class Representations:
         def make(answer):
             rows, total, modified = answer
             pages = Pages.of(path, query, total)
-            return representation(list_body(rows, pagination(pages, total, len(rows), query.per_page)), JSON,
+            return Representation.of(list_body(rows, pagination(pages, total, len(rows), query.per_page)), JSON,
                                   modified, pages.link_header())
 
         return self._answer(spec, (spec.name, JSON, query.given), lambda table: page_from_memory(table, query),
@@ -196,7 +198,7 @@ class Representations:
         """Every match's address, one a line, unpaginated (contract §7), or as CIDR blocks (§11)."""
         return self._answer(spec, (spec.name, TEXT_UTF8, query.text_key), lambda table: text_from_memory(table, query),
                             lambda versions: text_from_database(spec, query, versions),
-                            lambda answer: representation(answer[0], TEXT_UTF8, answer[1]), req)
+                            lambda answer: Representation.of(answer[0], TEXT_UTF8, answer[1]), req)
 
     def record(self, spec, key, req) -> Answer:
         """One record by its key (the answer's representation is None when there is none)."""
@@ -209,7 +211,7 @@ class Representations:
             return (rows[0], spec.sql_record_modified(key, versions)) if rows else None
 
         return self._answer(spec, (spec.name, "record", key), from_memory, from_database,
-                            lambda answer: answer and representation(record_body(answer[0]), JSON, answer[1]), req)
+                            lambda answer: answer and Representation.of(record_body(answer[0]), JSON, answer[1]), req)
 
     def wrote(self, version: int) -> None:
         """A write committed at `version` is answering: every later request to this instance sees it."""

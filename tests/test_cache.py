@@ -4,11 +4,11 @@ entries really cost."""
 import tracemalloc
 
 from resources.cache import RECENT_KEYS, ResponseCache, entry_size
-from resources.representations import representation
+from resources.representations import Representation
 
 
 def entry(size: int, tag: str = "x"):
-    return representation(tag.encode() * size, "application/json", 0)
+    return Representation.of(tag.encode() * size, "application/json", 0)
 
 
 def keep(cache, key, version, found):
