@@ -231,12 +231,18 @@ def test_filtered_circles_and_their_blocks_are_what_the_database_finds(snapshot,
     assert memory_text(snapshot.nodes, blocks) == spec.sql_lines(blocks)
 
 
+@pytest.fixture(scope="module")
+def city_points(db):
+    """(id, latitude, longitude) of every city, read once for the module's examples."""
+    return list(City.select(City.id, City.latitude, City.longitude).tuples())
+
+
 @SETTINGS
 @given(point=points())
 @with_edge_cases
-def test_cities_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, point):
+def test_cities_within_a_radius_are_exactly_those_a_brute_force_finds(snapshot, city_points, point):
     near = Near(*point)
-    inside, edge = brute_force(City.select(City.id, City.latitude, City.longitude).tuples(), near)
+    inside, edge = brute_force(city_points, near)
     table = snapshot.tables["cities"]
     slots, metres, _ = table.selection({}, "distance", near)
     found = dict(zip([orjson.loads(row)["id"] for row in table.render(slots)], (metres / 1000).tolist()))

@@ -196,7 +196,10 @@ def rss_kib(pid: int) -> int:
 @pytest.mark.slow
 def test_distinct_urls_cannot_grow_a_worker_past_its_cache(config, nodes):
     """30,000 distinct valid list URLs, each asked twice (so the cache admits it): the worker's memory after
-    the last 20,000 is what it was after the first 10,000, give or take the allocator's slack."""
+    the last 20,000 is what it was after the first 10,000, give or take the allocator's slack. Its bounds are
+    the worker's caches, whatever the database: run once (40 s), on SQLite."""
+    if not config.database_url.startswith("sqlite"):
+        pytest.skip("the bound is the worker's caches, not SQL: the SQLite run holds it")
     env = procfile_env(config.database_url, workers=1, RESPONSE_CACHE_BYTES=str(4 * 1024 * 1024))
     with serve(env) as (base, server):
         (worker,) = wait_for_workers(server.pid, 1)
