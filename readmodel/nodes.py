@@ -242,10 +242,15 @@ class NodeTable(Table):
         if nearest_first:
             nearest = np.argsort(city_metres, kind="stable")
             found, city_metres = found[nearest], city_metres[nearest]
+        slots, lengths = self._slots_of_cities(found)
+        return slots, np.repeat(city_metres, lengths)
+
+    def _slots_of_cities(self, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nodes of the directory cities `found`, a slice of the city index each, and how many each has."""
+        cities = self.city_directory()
         lengths = cities.lengths[found]
         entries = runs(cities.starts[found], lengths)
-        slots = self.groups["city"].grouped[entries] if len(entries) else EMPTY_SLOTS
-        return slots, np.repeat(city_metres, lengths)
+        return (self.groups["city"].grouped[entries] if len(entries) else EMPTY_SLOTS), lengths
 
     def distance_page(self, filters: dict, near, descending: bool, offset: int, count: int):
         """(page slots, their metres, total, Last-Modified) of a list in `order=distance` whose only filter is
@@ -300,12 +305,12 @@ class NodeTable(Table):
         parts = self.site_lines(families, mirrored=descending).joined(found)
         tied = tied_runs(metres)
         if tied:
-            for (first, end), lines in zip(tied, self._tied_lines(found, tied, filters, near, descending)):
+            for (first, end), lines in zip(tied, self._tied_lines(found, tied, filters, descending)):
                 parts[first:end] = [lines] + [b""] * (end - first - 1)
         body = b"".join(parts)
         return (reversed_bytes(body) if descending else body), modified
 
-    def _tied_lines(self, found: np.ndarray, tied: list, filters: dict, near, mirrored: bool) -> list:
+    def _tied_lines(self, found: np.ndarray, tied: list, filters: dict, mirrored: bool) -> list:
         """The lines of each run `tied` of `found` (sites at the very same distance, about 30 runs in a circle of
         20,000 sites when distances are whole metres): their nodes in id order together, all runs in one pass."""
         sites = self.sites()
@@ -313,8 +318,8 @@ class NodeTable(Table):
         for number, (first, end) in enumerate(tied):
             run_of_site[found[first:end]] = number
         cities = np.flatnonzero(run_of_site[sites.of_city] >= 0)
-        slots, _ = self.nearby(near, measured=(cities, np.zeros(len(cities), dtype=np.int64)))
-        run = np.repeat(run_of_site[sites.of_city[cities]], self.city_directory().lengths[cities])
+        slots, lengths = self._slots_of_cities(cities)
+        run = np.repeat(run_of_site[sites.of_city[cities]], lengths)
         if "family" in filters:
             kept = self.matching_mask(filters, slots)
             slots, run = slots[kept], run[kept]

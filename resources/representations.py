@@ -189,7 +189,7 @@ class Representations:
             rows, total, modified = answer
             pages = Pages.of(path, query, total)
             return Representation.of(list_body(rows, pagination(pages, total, len(rows), query.per_page)), JSON,
-                                  modified, pages.link_header())
+                                     modified, pages.link_header())
 
         return self._answer(spec, (spec.name, JSON, query.given), lambda table: page_from_memory(table, query),
                             lambda versions: page_from_database(spec, query, versions), make, req)
