@@ -4,6 +4,7 @@ Each is a body fixed at start-up: sent with its ETag and Last-Modified, gzip-cod
 public to shared caches (contract §13)."""
 from __future__ import annotations
 
+import functools
 import mimetypes
 import threading
 from importlib.util import find_spec
@@ -63,6 +64,16 @@ class StaticBody:
         send_representation(req, resp, self.representation, cache_control, self.gzip)
 
 
+# libyaml's loader where PyYAML has it (its wheels do): the document parses in 0.03 s instead of 0.26.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=1)
+def _as_json(document: bytes) -> bytes:
+    """The YAML document as JSON, once per process for the same bytes (a test builds an app each time)."""
+    return orjson.dumps(yaml.load(document, Loader=YAML_LOADER))
+
+
 def _modified(path: Path) -> int:
     return int(path.stat().st_mtime)
 
@@ -74,7 +85,7 @@ class OpenApiDocument:
         self.policy = policy
         text = path.read_bytes()
         self.yaml = StaticBody(text, "application/yaml", _modified(path))
-        self.json = StaticBody(orjson.dumps(yaml.safe_load(text)), "application/json", _modified(path))
+        self.json = StaticBody(_as_json(text), "application/json", _modified(path))
 
     def on_get_json(self, req, resp):
         self.json.send(req, resp, self.policy.public)

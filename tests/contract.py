@@ -15,9 +15,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from resources.docs import OPENAPI_PATH
+from resources.docs import OPENAPI_PATH, YAML_LOADER
 
-DOCUMENT = yaml.safe_load(OPENAPI_PATH.read_text())
+DOCUMENT = yaml.load(OPENAPI_PATH.read_text(), Loader=YAML_LOADER)
 REGISTRY = Registry().with_resource("openapi", Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 PROBLEM = "application/problem+json"
 
@@ -104,7 +104,7 @@ def check(method: str, path: str, result) -> None:
     if media_type.endswith("json"):
         body = orjson.loads(content)
     elif media_type.endswith("yaml"):
-        body = yaml.safe_load(content)
+        body = yaml.load(content, Loader=YAML_LOADER)
     elif media_type.startswith("image/"):
         return  # bytes, which a JSON schema cannot describe
     else:
