@@ -45,7 +45,8 @@ FAILURE_LOG_EVERY = 60.0
 
 class ReadModel:
     def __init__(self, specs: dict, freshness: float, clock: Callable[[], float] = time.monotonic,
-                 instance: InstanceVersion = shared, metrics: Metrics = Metrics(enabled=False)):
+                 instance: InstanceVersion = shared, metrics: Metrics = Metrics(enabled=False),
+                 start_from: Snapshot | None = None):
         self.specs = specs
         self.metrics = metrics  # the data version served, when it was confirmed, failed refreshes
         self.freshness = freshness
@@ -60,6 +61,9 @@ class ReadModel:
         self._stopped = False
         self.failing = False  # the last refresh failed (the database is away); it is retried
         self._failure_logged = (None, float("-inf"))  # the failure last logged, and when
+        # What the first refresh loads from, as a later one loads from the last: another model's snapshot, whose
+        # reference tables are kept while their version holds (tests make many models on one database).
+        self._start_from = start_from
 
     # --- the request side -----------------------------------------------------------------------
 
@@ -194,8 +198,10 @@ class ReadModel:
         started = self.clock()
         began = time.perf_counter()
         with contextlib.ExitStack() as turn:
-            snapshot = load_snapshot(self.specs, self._snapshot, on_change=partial(self._take_turn, turn),
-                                     on_full_build=self._full_build_started)
+            # The previous snapshot is named nowhere here: load_snapshot lets go of it before a full build.
+            snapshot = load_snapshot(self.specs, self._snapshot or self._start_from,
+                                     on_change=partial(self._take_turn, turn), on_full_build=self._full_build_started)
+            self._start_from = None
             self._install(snapshot, started, began)
 
     def _install(self, snapshot: Snapshot, started: float, began: float) -> None:

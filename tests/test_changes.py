@@ -156,7 +156,7 @@ def test_entries_cut_from_the_read_models_cities_are_the_bytes_the_database_path
 
 
 def test_a_caught_up_follower_is_answered_from_memory_as_the_database_would(other_app, config, db, nodes,
-                                                                            monkeypatch):
+                                                                            session_snapshot, monkeypatch):
     from dataclasses import replace
 
     from app import LISTS
@@ -164,7 +164,7 @@ def test_a_caught_up_follower_is_answered_from_memory_as_the_database_would(othe
     from readmodel.instance_version import InstanceVersion
     from readmodel.store import ReadModel
 
-    model = ReadModel(LISTS, 60.0, instance=InstanceVersion())
+    model = ReadModel(LISTS, 60.0, instance=InstanceVersion(), start_from=session_snapshot)
     model.refresh()
     try:
         from_memory = other_app(replace(config, data_freshness=60.0), db=db, read_model=model)

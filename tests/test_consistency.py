@@ -27,13 +27,13 @@ from tests.live_server import procfile_env, serve
 
 
 @pytest.fixture
-def instances(config, db, clock, nodes):
+def instances(config, db, clock, nodes, session_snapshot):
     """Two instances on one database, each with its own read model and instance version; neither looks at
     the database on its own within the test (freshness 60 s), so only the rules under test bring data."""
     models = []
 
     def instance():
-        model = ReadModel(LISTS, 60.0, instance=InstanceVersion())
+        model = ReadModel(LISTS, 60.0, instance=InstanceVersion(), start_from=session_snapshot)
         model.refresh()
         models.append(model)
         app = create_app(config, db=db, clock=clock, read_model=model)
@@ -134,9 +134,9 @@ def test_a_min_data_version_no_data_has_reached_is_a_412(client, nodes):
     assert client.simulate_get("/nodes", headers={"X-Min-Data-Version": " 0 "}).status_code == 200
 
 
-def test_a_snapshot_behind_the_instance_version_is_not_confirmed(db, nodes):
+def test_a_snapshot_behind_the_instance_version_is_not_confirmed(db, nodes, session_snapshot):
     shared = InstanceVersion()
-    model = ReadModel(LISTS, 60.0, instance=shared)
+    model = ReadModel(LISTS, 60.0, instance=shared, start_from=session_snapshot)
     model.refresh()
     try:
         held = model.confirmed()
@@ -151,12 +151,12 @@ def test_a_snapshot_behind_the_instance_version_is_not_confirmed(db, nodes):
         model.stop()
 
 
-def test_the_instance_version_never_goes_down_but_follows_a_restored_database(db, nodes):
+def test_the_instance_version_never_goes_down_but_follows_a_restored_database(db, nodes, session_snapshot):
     shared = InstanceVersion()
     shared.raise_to(7)
     shared.raise_to(5)
     assert shared.value == 7
-    model = ReadModel(LISTS, 60.0, instance=shared)
+    model = ReadModel(LISTS, 60.0, instance=shared, start_from=session_snapshot)
     model.refresh()
     try:
         held = model.current()

@@ -27,9 +27,9 @@ class Ticks:
         return self.now
 
 
-def test_a_snapshot_is_served_until_its_freshness_has_passed_then_checked(db, nodes):
+def test_a_snapshot_is_served_until_its_freshness_has_passed_then_checked(db, nodes, session_snapshot):
     ticks = Ticks()
-    model = ReadModel(LISTS, freshness=0.5, clock=ticks)
+    model = ReadModel(LISTS, freshness=0.5, clock=ticks, start_from=session_snapshot)
     try:
         model.refresh()
         before = model.current()

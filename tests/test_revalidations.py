@@ -30,9 +30,9 @@ def ticks():
 
 
 @pytest.fixture
-def polled(config, db, clock, nodes, ticks):
+def polled(config, db, clock, nodes, ticks, session_snapshot):
     """An app whose read model is confirmed current for FRESHNESS seconds of `ticks`, as in production."""
-    model = ReadModel(LISTS, FRESHNESS, clock=ticks)
+    model = ReadModel(LISTS, FRESHNESS, clock=ticks, start_from=session_snapshot)
     model.refresh()
     built = []
 
