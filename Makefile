@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 DEMO_NODES ?= 1000
+# pytest workers (pytest-xdist): one per core; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test migrate seed docs-screenshot bench clean
 
@@ -29,7 +31,7 @@ run: seed
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # /docs rendered by headless Chromium with the network shut off, saved as docs-screenshot.png.
 docs-screenshot: $(VENV)/.dev

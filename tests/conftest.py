@@ -27,6 +27,8 @@ settings.register_profile("ci", max_examples=100)
 settings.register_profile("dev", max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+pytest_plugins = ["tests.scheduling"]  # the order tests run in, and what each worker of `make test` runs
+
 POSTGRES_SKIP = "PostgreSQL skipped: set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it"
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

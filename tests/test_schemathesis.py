@@ -25,7 +25,7 @@ from resources.docs import OPENAPI_PATH
 from tests.contract import DOCUMENT
 from tests.live_server import ROOT, get, manage, post_json, procfile_env, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 MAX_EXAMPLES = 25
 DEMO_NODES = 1000  # make run's demo, on which the document's examples succeed
