@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 import orjson
 import pytest
 
-from models.dating import COMMIT_MARGIN
+from models.dating import settled
 from tests.data import PASSWORD, make_user
 from tests.live_server import get, post_json, procfile_env, serve
 
@@ -129,8 +129,8 @@ def test_pollers_download_only_what_changed(live, tmp_path):
     # then the list is sent again, as a change in that second could still appear. Wait for that, as a poller
     # polling again would.
     status, headers, _ = request(f"{base}/nodes.txt")
-    settled_at = parsedate_to_datetime(headers["last-modified"]).timestamp() + 1 + COMMIT_MARGIN
-    time.sleep(max(0.0, settled_at - time.time()))
+    while not settled(int(parsedate_to_datetime(headers["last-modified"]).timestamp())):
+        time.sleep(0.1)
     status, headers, _ = request(f"{base}/nodes.txt")
     since = subprocess.run(["curl", "-s", "-w", "%{http_code}", "-o", "/dev/null", "-H",
                             f"If-Modified-Since: {headers['last-modified']}", f"{base}/nodes.txt"],
